@@ -120,7 +120,9 @@ class CineCycle:
         if prepared:
             _require(self.ed_frame == 0, self.key, "prepared cycles start at end-diastole (ed_frame 0)")
         if self.frame_times is not None:
-            _require(np.shape(self.frame_times) == (t,), self.key, "frame_times must have one value per frame")
+            _require(
+                np.shape(self.frame_times) == (t,), self.key, "frame_times must have one value per frame"
+            )
         return self
 
     def metadata(self) -> dict[str, Any]:
@@ -177,7 +179,9 @@ def check_cycle_arrays(
         _require(image.shape[0] == N_FRAMES, where, f"{image.shape[0]} frames, expected {N_FRAMES}")
         _require(image.shape[1] == image.shape[2], where, f"frames must be square, got {image.shape[1:]}")
         lo, hi = float(image.min()), float(image.max())
-        _require(lo >= -1.0 - 1e-5 and hi <= 1.0 + 1e-5, where, f"intensities [{lo:.3g}, {hi:.3g}] outside [-1, 1]")
+        _require(
+            lo >= -1.0 - 1e-5 and hi <= 1.0 + 1e-5, where, f"intensities [{lo:.3g}, {hi:.3g}] outside [-1, 1]"
+        )
 
 
 def assert_shape(tensor: Any, shape: Sequence[int | None]) -> None:

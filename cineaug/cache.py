@@ -1,0 +1,206 @@
+"""The prepared-data cache: one safetensors file per cycle plus ``dataset.json``.
+
+Layout::
+
+    OUTPUT/
+      dataset.json                 source, counts, skipped items, spacing statistics, version, index
+      cycles/<source>_<subject>_<slice>.safetensors
+                                   tensors "image" float32 [T,H,W], "label" uint8 [T,H,W];
+                                   metadata {"cycle": JSON of CineCycle.metadata()}
+
+Every file is written to a temporary name and renamed into place (atomic). ``dataset.json``
+records each file's size and sha256, so that a truncated or altered file is detected on read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from ._version import __version__
+from .errors import CineDataError
+from .types import CineCycle, LabelSource
+
+FORMAT = "cineaug-cache"
+FORMAT_VERSION = 1
+INDEX = "dataset.json"
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
+
+
+def _file_name(cycle: CineCycle) -> str:
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "-", f"{cycle.source}_{cycle.subject}")
+    return f"{safe}_{cycle.slice_index:03d}.safetensors"
+
+
+def encode_cycle(cycle: CineCycle) -> bytes:
+    """A cycle as safetensors bytes (arrays as tensors, metadata as JSON in the header)."""
+    return st_save(
+        {"image": np.ascontiguousarray(cycle.image), "label": np.ascontiguousarray(cycle.label)},
+        metadata={"cycle": json.dumps(cycle.metadata())},
+    )
+
+
+def decode_cycle(data: bytes, path: str | os.PathLike) -> CineCycle:
+    """Inverse of :func:`encode_cycle`; errors name ``path``."""
+    try:
+        arrays = st_load(data)
+        header_len = int.from_bytes(data[:8], "little")  # safetensors: u64 length, then the JSON header
+        meta = json.loads(json.loads(data[8 : 8 + header_len])["__metadata__"]["cycle"])
+    except (SafetensorError, KeyError, ValueError) as err:
+        raise CineDataError(path, f"unreadable cache file ({err})") from err
+    return CineCycle.from_arrays(arrays["image"], arrays["label"], meta)
+
+
+class CacheWriter:
+    """Write prepared cycles into a cache folder; ``close()`` writes ``dataset.json``.
+
+    Example:
+        >>> with CacheWriter(out, source="sunnybrook") as w:   # doctest: +SKIP
+        ...     for cycle in cycles:
+        ...         w.add(cycle)
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, source: str, info: dict[str, Any] | None = None):
+        self.root = Path(out_dir)
+        self.source = source
+        self.info = dict(info or {})
+        self.entries: list[dict[str, Any]] = []
+        self.cycles_meta: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, str]] = []
+        self.started = time.time()
+        (self.root / "cycles").mkdir(parents=True, exist_ok=True)
+
+    def add(self, cycle: CineCycle) -> None:
+        """Validate and write one prepared cycle (atomically)."""
+        cycle.validate(prepared=True)
+        name = _file_name(cycle)
+        if any(e["file"] == f"cycles/{name}" for e in self.entries):
+            raise ValueError(f"{cycle.key}: two cycles with the same source, subject and slice")
+        data = encode_cycle(cycle)
+        atomic_write_bytes(self.root / "cycles" / name, data)
+        self.entries.append(
+            {
+                "file": f"cycles/{name}",
+                "key": cycle.key,
+                "subject": cycle.subject,
+                "slice_index": cycle.slice_index,
+                "pathology": cycle.pathology,
+                "labeled_frames": int(cycle.labeled.sum()),
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+        self.cycles_meta.append(cycle.metadata())
+
+    def close(self, skipped: list[dict[str, str]] | None = None) -> Path:
+        """Write ``dataset.json`` (atomically) and return its path."""
+        self.skipped.extend(skipped or [])
+        index = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "cineaug_version": __version__,
+            "source": self.source,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seconds": round(time.time() - self.started, 2),
+            "counts": self._counts(),
+            "skipped": self.skipped,
+            "spacing": self._spacing(),
+            "info": self.info,
+            "cycles": self.entries,
+        }
+        atomic_write_json(self.root / INDEX, index)
+        return self.root / INDEX
+
+    def _counts(self) -> dict[str, Any]:
+        sources = Counter()
+        for m in self.cycles_meta:
+            sources.update(LabelSource(v).name.lower() for v in m["label_source"])
+        return {
+            "cycles": len(self.entries),
+            "subjects": len({e["subject"] for e in self.entries}),
+            "labeled_cycles": sum(e["labeled_frames"] > 0 for e in self.entries),
+            "frames_by_label_source": dict(sorted(sources.items())),
+            "pathologies": dict(sorted(Counter(e["pathology"] for e in self.entries).items())),
+            "skipped": len(self.skipped),
+        }
+
+    def _spacing(self) -> dict[str, Any]:
+        if not self.cycles_meta:
+            return {}
+        native = np.array([m["extra"].get("native_spacing", m["spacing"]) for m in self.cycles_meta])
+        prepared = np.array([m["spacing"] for m in self.cycles_meta])
+        stats = lambda a: {"min": float(a.min()), "max": float(a.max()), "mean": round(float(a.mean()), 4)}  # noqa: E731
+        return {"native_mm": stats(native), "prepared_mm": stats(prepared)}
+
+    def __enter__(self) -> CacheWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+
+def read_index(root: str | os.PathLike) -> dict[str, Any]:
+    """Load and check ``dataset.json`` of a cache folder."""
+    path = Path(root) / INDEX
+    if not path.is_file():
+        raise CineDataError(
+            root, f"not a cineaug cache: no {INDEX} (run `cineaug prepare` or `cineaug simulate`)"
+        )
+    try:
+        index = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise CineDataError(path, f"corrupt index ({err})") from err
+    if index.get("format") != FORMAT or index.get("format_version") != FORMAT_VERSION:
+        raise CineDataError(
+            path, f"unknown cache format {index.get('format')!r} v{index.get('format_version')}"
+        )
+    return index
+
+
+def read_cycle(root: str | os.PathLike, entry: dict[str, Any], verify: bool = True) -> CineCycle:
+    """Read one cached cycle; a half-written, truncated or altered file raises ``CineDataError``."""
+    path = Path(root) / entry["file"]
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CineDataError(path, f"cannot read cache file ({err.strerror})") from err
+    if len(data) != entry["bytes"]:
+        raise CineDataError(
+            path, f"{len(data)} bytes, index says {entry['bytes']}: truncated or half-written"
+        )
+    if verify and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise CineDataError(
+            path, "content does not match the sha256 in dataset.json: file altered or corrupt"
+        )
+    return decode_cycle(data, path)

@@ -1,0 +1,126 @@
+"""``prepare_dataset``: read a data set, prepare every cycle, write the cache and a GIF preview."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .cache import CacheWriter
+from .errors import CineDataError, ReadLog
+from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
+from .preprocess import DEFAULT_FOV_MM, prepare_cycle
+from .types import CineCycle
+from .viz import save_cycles_gif
+
+KINDS = ("sunnybrook", "acdc", "mnms", "nifti", "dicom")
+PREVIEW = "preview.gif"
+
+
+def read_source(kind: str, path: str | os.PathLike, log: ReadLog) -> Iterator[CineCycle]:
+    """Raw cycles of a data set of ``kind`` (one of :data:`KINDS`)."""
+    if kind == "sunnybrook":
+        return read_sunnybrook(path, log=log)
+    if kind == "acdc":
+        return read_acdc(path, log=log)
+    if kind == "mnms":
+        return read_mnms(path, log=log)
+    if kind == "dicom":
+        return read_dicom_series(path, log=log)
+    if kind == "nifti":
+        return read_nifti(path)
+    raise ValueError(f"unknown data kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def _prepare_or_error(cycle: CineCycle, **kwargs: Any) -> CineCycle | CineDataError:
+    try:
+        return prepare_cycle(cycle, **kwargs)
+    except (CineDataError, ValueError) as err:
+        return err if isinstance(err, CineDataError) else CineDataError(cycle.key, str(err))
+
+
+def prepare_cycles(
+    cycles: Iterable[CineCycle],
+    workers: int = 1,
+    progress: bool = True,
+    total: int | None = None,
+    **kwargs: Any,
+) -> Iterator[CineCycle | CineDataError]:
+    """Prepare raw cycles (in order), on ``workers`` processes; failures come back as errors."""
+    fn = partial(_prepare_or_error, **kwargs)
+    bar = tqdm(total=total, desc="prepare", unit="cycle", disable=not progress)
+    if workers <= 1:
+        for c in cycles:
+            yield fn(c)
+            bar.update()
+    else:
+        with get_context("spawn").Pool(workers) as pool:
+            for out in pool.imap(fn, cycles, chunksize=1):
+                yield out
+                bar.update()
+    bar.close()
+
+
+def prepare_dataset(
+    kind: str,
+    input_path: str | os.PathLike,
+    output: str | os.PathLike,
+    size: int = 64,
+    fov_mm: float = DEFAULT_FOV_MM,
+    propagate: bool = True,
+    workers: int = 2,
+    strict: bool = False,
+    progress: bool = True,
+    preview: int = 8,
+) -> Path:
+    """Read ``input_path`` as ``kind``, prepare each cycle and write the cache at ``output``.
+
+    Args:
+        kind: one of :data:`KINDS`.
+        size: output side in px (64 or 128); ``fov_mm``: field of view kept around the heart.
+        propagate: propagate expert labels to every frame (see :mod:`cineaug.propagate`).
+        workers: processes for preparation (reading stays in this process).
+        strict: raise on the first bad item instead of skipping and counting it.
+        preview: how many cycles the GIF preview ``output/preview.gif`` shows (0: none).
+
+    Returns:
+        The path of ``dataset.json``.
+
+    Raises:
+        CineDataError: the input is missing, empty or not of this kind, or nothing could be read.
+    """
+    if size < 16:
+        raise ValueError(f"size {size} px is too small for a heart crop (use 64 or 128)")
+    log = ReadLog(strict=strict)
+    info = {"kind": kind, "input": str(Path(input_path).resolve()), "size": size, "fov_mm": fov_mm}
+    info["propagate"] = propagate
+    writer = CacheWriter(output, source=kind, info=info)
+    labeled: list[CineCycle] = []
+    unlabeled: list[CineCycle] = []
+    cycles = read_source(kind, input_path, log)
+    for out in prepare_cycles(cycles, workers, progress, size=size, fov_mm=fov_mm, propagate=propagate):
+        if isinstance(out, CineDataError):
+            log.skip(out)
+            continue
+        writer.add(out)
+        group = labeled if out.labeled.any() else unlabeled
+        if len(group) < preview:
+            group.append(out)
+    if not writer.entries:
+        raise CineDataError(
+            input_path, f"no cycle could be read as {kind} data ({len(log.skipped)} items skipped)"
+        )
+    shown = (labeled + unlabeled)[:preview]
+    if shown:
+        save_cycles_gif(
+            Path(output) / PREVIEW,
+            [c.image for c in shown],
+            [c.label for c in shown],
+            [c.label_source for c in shown],
+        )
+    return writer.close(skipped=log.skipped)

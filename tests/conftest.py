@@ -1,0 +1,100 @@
+"""Shared fixtures: the real Sunnybrook slice in tests/data, re-laid in the other SCD layouts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cineaug.types import LV, MYO, CineCycle, LabelSource
+
+DATA = Path(__file__).parent / "data"
+SUNNYBROOK = DATA / "sunnybrook"
+ED_IMAGE, ES_IMAGE = 79, 68  # image numbers of the contoured frames (slice 3 of SCD0000101)
+
+
+@pytest.fixture
+def sunnybrook_root() -> Path:
+    return SUNNYBROOK
+
+
+def _contours() -> list[Path]:
+    return sorted((SUNNYBROOK / "contourfiles" / "SC-HF-I-1").rglob("*.txt"))
+
+
+@pytest.fixture
+def sunnybrook_cap(tmp_path: Path) -> Path:
+    """The Cardiac Atlas Project layout: CINESAX_300/IM-0003-NNNN.dcm, zero-padded contour folder."""
+    tmp_path = tmp_path / "cap"
+    sax = tmp_path / "SCD_IMAGES_01" / "SCD0000101" / "CINESAX_300"
+    other = tmp_path / "SCD_IMAGES_01" / "SCD0000101" / "CINELAX_301"
+    sax.mkdir(parents=True)
+    other.mkdir(parents=True)
+    for f in (SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"):
+        shutil.copy(f, sax / f"IM-0003-{int(f.stem):04d}.dcm")
+    expert = tmp_path / "SCD_ManualContours" / "SC-HF-I-01" / "contours-manual" / "IRCCI-expert"
+    expert.mkdir(parents=True)
+    for c in _contours():
+        shutil.copy(c, expert / c.name)
+    shutil.copy(SUNNYBROOK / "scd_patientdata.csv", tmp_path / "scd_patientdata.csv")
+    return tmp_path
+
+
+@pytest.fixture
+def sunnybrook_challenge(tmp_path: Path) -> Path:
+    """The MICCAI 2009 layout: challenge_training/SC-HF-I-1/IM-0004-NNNN.dcm (+ a scout series)."""
+    tmp_path = tmp_path / "challenge"
+    case = tmp_path / "challenge_training" / "SC-HF-I-1"
+    case.mkdir(parents=True)
+    files = sorted((SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"), key=lambda p: int(p.stem))
+    for f in files:
+        shutil.copy(f, case / f"IM-0004-{int(f.stem):04d}.dcm")
+    shutil.copy(files[0], case / "IM-0001-0001.dcm")  # a one-image localiser series
+    expert = (
+        tmp_path
+        / "Sunnybrook Cardiac MR Database ContoursPart3"
+        / "TrainingDataContours"
+        / "SC-HF-I-01"
+        / "contours-manual"
+        / "IRCCI-expert"
+    )
+    expert.mkdir(parents=True)
+    for c in _contours():
+        shutil.copy(c, expert / c.name)
+    return tmp_path
+
+
+def disk_cycle(
+    t: int = 20, size: int = 96, spacing: float = 1.5, labeled: tuple[int, ...] = (0, 10)
+) -> tuple[CineCycle, np.ndarray]:
+    """A synthetic beating heart: a bright LV disk in a myocardial ring whose radius follows a cosine.
+
+    Image values are blood 1.0, wall 0.3, background 0.0; labels are exact at every frame, but only
+    the ``labeled`` frames keep them.
+    """
+    rr, cc = np.mgrid[:size, :size]
+    centre = size / 2 + 3.0
+    d = np.hypot(rr - centre, cc - centre + 5.0) * spacing  # mm
+    radius = 16.0 + 6.0 * np.cos(2 * np.pi * np.arange(t) / t)  # [T] mm, ED at frame 0
+    lv = d[None] < radius[:, None, None]
+    myo = (d[None] < radius[:, None, None] + 8.0) & ~lv
+    image = np.where(lv, 1.0, np.where(myo, 0.3, 0.0)).astype(np.float32)
+    label = np.where(lv, LV, np.where(myo, MYO, 0)).astype(np.uint8)
+    flags = np.zeros(t, bool)
+    flags[list(labeled)] = True
+    full_label = label.copy()
+    label[~flags] = 0
+    cycle = CineCycle(
+        image=image,
+        label=label,
+        labeled=flags,
+        spacing=(spacing, spacing),
+        source="test",
+        subject="disk",
+        annotated_classes=(MYO, LV),
+        es_frame=t // 2,
+        label_source=np.where(flags, LabelSource.EXPERT, LabelSource.NONE).astype(np.uint8),
+    )
+    return cycle, full_label
