@@ -20,6 +20,9 @@ class CineDataError(Exception):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):  # picklable across worker processes
+        return (type(self), (self.path, self.problem))
+
 
 class SkippedItemWarning(UserWarning):
     """An item of a data set was skipped; the rest was read."""

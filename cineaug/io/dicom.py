@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -21,12 +22,16 @@ from ..errors import CineDataError, ReadLog
 from ..types import UNKNOWN_PATHOLOGY, CineCycle
 
 
+PARALLEL_MIN_FILES = 64
+"""Fewer files than this are read in this process."""
+
+
 @dataclass
 class DicomFrame:
     """One 2D DICOM image with the header fields a cine reader needs."""
 
     path: Path
-    pixels: np.ndarray  # [H,W] float32, rescale applied
+    pixels: np.ndarray  # [H,W] stored integers, or float32 where a rescale applies
     instance: int
     trigger_time: float  # ms after the R wave
     position: float  # slice position along the slice normal (mm)
@@ -75,11 +80,11 @@ def _read_dicom_frame(path: Path) -> DicomFrame:
         raise CineDataError(path, f"pixel data cannot be decoded ({err})") from err
     if arr.ndim != 2:
         raise CineDataError(path, f"expected one 2D frame, got pixel array of shape {arr.shape}")
-    pixels = arr.astype(np.float32)
+    pixels = arr  # stored values; converted once per slice in stack_frames
     slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
-    if slope is not None and intercept is not None:
-        pixels = pixels * np.float32(slope) + np.float32(intercept)
-    if not np.isfinite(pixels).all():
+    if slope is not None and intercept is not None and (float(slope), float(intercept)) != (1.0, 0.0):
+        pixels = arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
         raise CineDataError(path, "pixel data holds NaN or inf")
     spacing = ds.get("PixelSpacing")
     if spacing is None or len(spacing) != 2:
@@ -102,9 +107,10 @@ def _read_dicom_frame(path: Path) -> DicomFrame:
 def _slice_position(ds: pydicom.Dataset) -> float:
     """Position along the slice normal; falls back to SliceLocation."""
     ipp, iop = ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient")
-    if ipp is not None and iop is not None and len(iop) == 6:
-        normal = np.cross(np.asarray(iop[:3], float), np.asarray(iop[3:], float))
-        return float(np.dot(normal, np.asarray(ipp, float)))
+    if ipp is not None and iop is not None and len(iop) == 6 and len(ipp) == 3:
+        (a1, a2, a3), (b1, b2, b3) = iop[:3], iop[3:]
+        normal = (a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1)  # row x column direction
+        return float(sum(n * p for n, p in zip(normal, ipp)))
     return float(ds.get("SliceLocation") or 0.0)
 
 
@@ -144,22 +150,41 @@ def check_frame_count(frames: list[DicomFrame]) -> None:
 
 def stack_frames(frames: list[DicomFrame]) -> np.ndarray:
     """Frames of one slice as float32 ``[T,H,W]``."""
-    return np.stack([f.pixels for f in frames])
+    out = np.empty((len(frames), *frames[0].pixels.shape), np.float32)
+    for k, f in enumerate(frames):
+        out[k] = f.pixels
+    return out
 
 
-def read_dicom_files(paths: list[Path], log: ReadLog) -> list[DicomFrame]:
-    """Read each file once; unreadable files are skipped through ``log``."""
+def _read_or_error(path: Path) -> DicomFrame | CineDataError:
+    try:
+        return read_dicom_frame(path)
+    except CineDataError as err:
+        return err
+
+
+def read_dicom_files(paths: list[Path], log: ReadLog, workers: int = 1) -> list[DicomFrame]:
+    """Read each file once, in order; unreadable files are skipped through ``log``.
+
+    With ``workers > 1`` (and enough files to pay for it) the files are parsed in forked
+    processes: header parsing is pure Python, so threads would not help.
+    """
+    if workers > 1 and len(paths) >= PARALLEL_MIN_FILES and "fork" in mp.get_all_start_methods():
+        with mp.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_read_or_error, paths, chunksize=max(1, len(paths) // (4 * workers)))
+    else:
+        results = [_read_or_error(p) for p in paths]
     frames = []
-    for p in paths:
-        try:
-            frames.append(read_dicom_frame(p))
-        except CineDataError as err:
-            log.skip(err)
+    for r in results:
+        if isinstance(r, CineDataError):
+            log.skip(r)
+        else:
+            frames.append(r)
     return frames
 
 
 def read_dicom_series(
-    folder: str | os.PathLike, log: ReadLog | None = None, pathology: str = UNKNOWN_PATHOLOGY
+    folder: str | os.PathLike, log: ReadLog | None = None, pathology: str = UNKNOWN_PATHOLOGY, workers: int = 1
 ) -> Iterator[CineCycle]:
     """Read every cine series under ``folder`` into raw cycles, one per slice.
 
@@ -179,7 +204,7 @@ def read_dicom_series(
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "DICOMDIR")
     if not paths:
         raise CineDataError(folder, "empty folder: no files to read")
-    frames = read_dicom_files(paths, log)
+    frames = read_dicom_files(paths, log, workers)
     if not frames:
         raise CineDataError(folder, "no readable DICOM image in this folder")
     by_series: dict[str, list[DicomFrame]] = defaultdict(list)

@@ -209,7 +209,9 @@ def _case(subject, oid, images, table, contour_dirs) -> SunnybrookCase:
     )
 
 
-def read_sunnybrook(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[CineCycle]:
+def read_sunnybrook(
+    root: str | os.PathLike, log: ReadLog | None = None, workers: int = 1
+) -> Iterator[CineCycle]:
     """Read a Sunnybrook folder (any layout) into raw cycles, one per slice.
 
     Each DICOM file is read once. Labelled frames: ED (LV cavity + myocardium, expert) and ES
@@ -217,6 +219,11 @@ def read_sunnybrook(root: str | os.PathLike, log: ReadLog | None = None) -> Iter
 
     Yields:
         CineCycle, image ``[20,256,256]`` raw int16 values as float32, label in ACDC order.
+
+    Args:
+        root: the data set folder, in any of the three layouts.
+        log: collects skipped items (a non-strict one is made if None).
+        workers: processes that parse DICOM files (see :func:`~cineaug.io.dicom.read_dicom_files`).
 
     Raises:
         CineDataError: not a Sunnybrook folder. Broken items are skipped through ``log``.
@@ -226,12 +233,12 @@ def read_sunnybrook(root: str | os.PathLike, log: ReadLog | None = None) -> Iter
         if not case.images:
             log.skip(CineDataError(Path(root) / case.subject, "no SAX cine DICOM files for this patient"))
             continue
-        yield from _read_case(case, log)
+        yield from _read_case(case, log, workers)
 
 
-def _read_case(case: SunnybrookCase, log: ReadLog) -> Iterator[CineCycle]:
+def _read_case(case: SunnybrookCase, log: ReadLog, workers: int) -> Iterator[CineCycle]:
     numbers = {path: n for n, path in case.images.items()}
-    frames = read_dicom_files(sorted(case.images.values(), key=numbers.get), log)
+    frames = read_dicom_files(sorted(case.images.values(), key=numbers.get), log, workers)
     for n in sorted(set(case.contours) - set(case.images)):
         names = ", ".join(p.name for p in case.contours[n].values())
         log.skip(

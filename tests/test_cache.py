@@ -1,0 +1,75 @@
+"""The cache: round trip, atomic writes, and detection of truncated or altered files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import disk_cycle
+
+from cineaug import CacheWriter, CineDataError, CycleDataset, prepare_cycle
+from cineaug.cache import atomic_write_bytes, read_cycle, read_index
+
+
+@pytest.fixture
+def cache(tmp_path):
+    cycle, _ = disk_cycle()
+    prepared = prepare_cycle(cycle, size=32, fov_mm=100.0)
+    with CacheWriter(tmp_path / "c", source="test", info={"note": "unit test"}) as writer:
+        writer.add(prepared)
+    return tmp_path / "c", prepared
+
+
+def test_round_trip_is_exact(cache):
+    root, prepared = cache
+    index = read_index(root)
+    assert index["counts"]["cycles"] == 1 and index["info"] == {"note": "unit test"}
+    assert index["counts"]["frames_by_label_source"] == {"expert": 2, "propagated": 18}
+    back = read_cycle(root, index["cycles"][0])
+    np.testing.assert_array_equal(back.image, prepared.image)
+    np.testing.assert_array_equal(back.label, prepared.label)
+    np.testing.assert_array_equal(back.label_source, prepared.label_source)
+    assert back.metadata() == prepared.metadata()
+
+
+def test_truncated_file_is_reported(cache):
+    root, _ = cache
+    path = next((root / "cycles").iterdir())
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(CineDataError, match="truncated or half-written"):
+        CycleDataset(root)[0]
+
+
+def test_altered_file_is_reported(cache):
+    root, _ = cache
+    path = next((root / "cycles").iterdir())
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CineDataError, match="sha256"):
+        CycleDataset(root)[0]
+
+
+def test_missing_or_foreign_index(tmp_path):
+    with pytest.raises(CineDataError, match="no dataset.json"):
+        CycleDataset(tmp_path)
+    (tmp_path / "dataset.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(CineDataError, match="unknown cache format"):
+        CycleDataset(tmp_path)
+
+
+def test_atomic_write_leaves_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"old")
+
+    with pytest.raises(TypeError):
+        atomic_write_bytes(path, object())  # type: ignore[arg-type]
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary file left behind
+
+
+def test_writer_refuses_unprepared_cycles(tmp_path):
+    cycle, _ = disk_cycle(t=30)
+    with pytest.raises(ValueError, match="30 frames, expected 20"):
+        CacheWriter(tmp_path, "test").add(cycle)
