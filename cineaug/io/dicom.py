@@ -21,7 +21,6 @@ from pydicom.errors import InvalidDicomError
 from ..errors import CineDataError, ReadLog
 from ..types import UNKNOWN_PATHOLOGY, CineCycle
 
-
 PARALLEL_MIN_FILES = 64
 """Fewer files than this are read in this process."""
 
@@ -184,7 +183,10 @@ def read_dicom_files(paths: list[Path], log: ReadLog, workers: int = 1) -> list[
 
 
 def read_dicom_series(
-    folder: str | os.PathLike, log: ReadLog | None = None, pathology: str = UNKNOWN_PATHOLOGY, workers: int = 1
+    folder: str | os.PathLike,
+    log: ReadLog | None = None,
+    pathology: str = UNKNOWN_PATHOLOGY,
+    workers: int = 1,
 ) -> Iterator[CineCycle]:
     """Read every cine series under ``folder`` into raw cycles, one per slice.
 
