@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .cache import CacheWriter
+from .cache import CacheWriter, read_cycle, read_index
 from .errors import CineDataError, ReadLog
 from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
 from .preprocess import DEFAULT_FOV_MM, prepare_cycle
@@ -100,27 +100,42 @@ def prepare_dataset(
     info = {"kind": kind, "input": str(Path(input_path).resolve()), "size": size, "fov_mm": fov_mm}
     info["propagate"] = propagate
     writer = CacheWriter(output, source=kind, info=info)
-    labeled: list[CineCycle] = []
-    unlabeled: list[CineCycle] = []
     cycles = read_source(kind, input_path, log)
     for out in prepare_cycles(cycles, workers, progress, size=size, fov_mm=fov_mm, propagate=propagate):
         if isinstance(out, CineDataError):
             log.skip(out)
             continue
         writer.add(out)
-        group = labeled if out.labeled.any() else unlabeled
-        if len(group) < preview:
-            group.append(out)
     if not writer.entries:
         raise CineDataError(
             input_path, f"no cycle could be read as {kind} data ({len(log.skipped)} items skipped)"
         )
-    shown = (labeled + unlabeled)[:preview]
-    if shown:
-        save_cycles_gif(
-            Path(output) / PREVIEW,
-            [c.image for c in shown],
-            [c.label for c in shown],
-            [c.label_source for c in shown],
-        )
-    return writer.close(skipped=log.skipped)
+    index_path = writer.close(skipped=log.skipped)
+    if preview:
+        write_preview(output, preview)
+    return index_path
+
+
+def pick_preview(entries: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Up to ``n`` index entries, labelled cycles first, taking subjects in turn."""
+    by_subject: dict[str, list[dict[str, Any]]] = {}
+    for e in sorted(entries, key=lambda e: e["labeled_frames"] == 0):
+        by_subject.setdefault(e["subject"], []).append(e)
+    queues = list(by_subject.values())
+    picked: list[dict[str, Any]] = []
+    while len(picked) < n and any(queues):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(q.pop(0))
+    return picked
+
+
+def write_preview(root: str | os.PathLike, n: int = 8) -> Path:
+    """``root/preview.gif``: ``n`` cycles of a cache with their labels overlaid."""
+    cycles = [read_cycle(root, e) for e in pick_preview(read_index(root)["cycles"], n)]
+    return save_cycles_gif(
+        Path(root) / PREVIEW,
+        [c.image for c in cycles],
+        [c.label for c in cycles],
+        [c.label_source for c in cycles],
+    )
