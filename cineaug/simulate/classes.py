@@ -25,7 +25,7 @@ CLASS_TABLE: dict[str, dict[str, tuple[float, ...]]] = {
         "ef": (0.56, 0.72),
         "edv_ml": (115, 25, 75, 165),
         "k_ratio": (1.7, 2.0),
-        "rv_depth_mm": (20, 28),
+        "rv_depth_mm": (19, 26),
         "rv_span_deg": (110, 135),
         "rv_fac": (0.40, 0.55),
         "septal_flat": (0, 0),

@@ -86,10 +86,9 @@ def _lv(ed: EDHeart, a: Anatomy, m: Motion, s: np.ndarray, f_g: float) -> tuple[
         i_sept = int(np.argmin(np.abs(d)))
         d_flat = (1 - m.septal_flat * (1 - 0.5 * s)) * ed.r_epi[i_sept]
         cap = np.where(near, d_flat / np.cos(np.where(near, d, 0)), np.inf)
-        cut = np.maximum(r_epi - cap, 0)
-        r_epi = r_epi - cut
-        r_endo = np.maximum(r_endo - cut, MIN_CAVITY_MM)
-        r_epi = np.maximum(r_epi, r_endo + 1.0)
+        r_epi = np.minimum(r_epi, cap)  # the endocardium follows, keeping the local wall area
+        r_endo = np.sqrt(np.maximum(r_epi**2 - wall_area, MIN_CAVITY_MM**2))
+        r_epi = np.sqrt(r_endo**2 + wall_area)
     return r_endo, r_epi
 
 

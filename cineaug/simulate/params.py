@@ -168,7 +168,9 @@ def sample_subject(
 
 def rescan(params: SubjectParams, seed: int) -> SubjectParams:
     """The same heart and body scanned again: new acquisition and signal draws, same anatomy and motion."""
-    root = np.random.SeedSequence([params.seed, -1 if params.index is None else params.index, seed])
+    root = np.random.SeedSequence(
+        [params.seed, 0 if params.index is None else params.index + 1, seed, 0x5CA2]
+    )
     r_signal, r_acq = (np.random.default_rng(s) for s in root.spawn(2))
     return dataclasses.replace(
         params, signal=_sample_signal(r_signal), acquisition=_sample_acquisition(r_acq)
@@ -176,12 +178,12 @@ def rescan(params: SubjectParams, seed: int) -> SubjectParams:
 
 
 def _sample_signal(rng: np.random.Generator) -> Signal:
-    jitter = {t: [float(v) for v in 1 + 0.05 * rng.standard_normal(3)] for t in TISSUES}
+    jitter = {t: [float(v) for v in 1 + 0.03 * rng.standard_normal(3)] for t in TISSUES}
     return Signal(
         flip_deg=float(rng.uniform(45, 70)),
         tr_ms=float(rng.uniform(2.8, 3.8)),
         jitter=jitter,
-        inflow=float(rng.uniform(1.0, 1.25)),
+        inflow=float(rng.uniform(1.0, 1.1)),
         texture_sigma=float(rng.uniform(0.02, 0.04)),
         flow_sigma=float(rng.uniform(0.02, 0.05)),
         seed=int(rng.integers(2**31)),

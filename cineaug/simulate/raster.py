@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ..types import LV, MYO, RV
 from .anatomy import D_THETA, N_THETA, EDHeart
@@ -130,11 +131,12 @@ def render_heart(
     bins = (np.mod(theta, 2 * np.pi) * (1 / D_THETA)).astype(np.int32)
     np.minimum(bins, N_THETA - 1, out=bins)
     flat = (bins + (np.arange(t, dtype=np.int32) * N_THETA)[:, None, None]).ravel()  # [P]
-    # outer -> inner: pericardium, fat, RV wall, RV blood, LV wall, LV blood, trabeculae
+    # nested disks, outer -> inner: pericardium, fat, RV wall, RV blood, LV wall, LV blood inside the
+    # trabeculae; then the label-only contours: LV endocardium, RV outer edge
     radii = np.stack(
-        [hf.r_peri, hf.r_fat, hf.r_out, hf.r_rv_blood, hf.r_epi, hf.r_endo, hf.r_trab, hf.r_rv], -1
+        [hf.r_peri, hf.r_fat, hf.r_out, hf.r_rv_blood, hf.r_epi, hf.r_trab, hf.r_endo, hf.r_rv], -1
     )
-    inv_w = 1 / np.sqrt(grid.pixel_mm**2 + (2 * spread * radii[..., :7]) ** 2)
+    inv_w = 1 / np.sqrt(grid.pixel_mm**2 + (2 * spread * radii[..., :6]) ** 2)
     infarct = np.broadcast_to(ed.infarct, hf.r_endo.shape)[..., None]
     table = np.concatenate([radii, inv_w, infarct], -1).astype(np.float32).reshape(t * N_THETA, -1)
     g = table[flat]  # [P, 15]: 8 radii, 6 inverse widths, infarct
@@ -150,7 +152,19 @@ def render_heart(
     _paint_papillary(img, hf, a, dx, dy, grid.pixel_mm, values["myo"])
     rad = r.reshape(-1)
     label = np.where(rad < g[:, 6], LV, np.where(rad < g[:, 4], MYO, np.where(rad < g[:, 7], RV, 0)))
-    return HeartRaster(rows=rows, cols=cols, image=img, label=label.astype(np.uint8).reshape(r.shape))
+    label = label.astype(np.uint8).reshape(r.shape)
+    _drop_rv_specks(label)
+    return HeartRaster(rows=rows, cols=cols, image=img, label=label)
+
+
+def _drop_rv_specks(label: np.ndarray) -> None:
+    """Keep the largest 4-connected RV component per frame (a crescent tip thinner than a pixel can
+    leave isolated pixels); the others become background, in place."""
+    for frame in label:
+        parts, n = ndimage.label(frame == RV)
+        if n > 1:
+            sizes = np.bincount(parts.ravel())[1:]
+            frame[(parts > 0) & (parts != 1 + int(np.argmax(sizes)))] = 0
 
 
 def _paint_papillary(
