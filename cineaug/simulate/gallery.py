@@ -64,7 +64,7 @@ def save_montage(cycle: CineCycle, path: str | Path, size: int = 128) -> Path:
     return path
 
 
-def save_gif(cycle: CineCycle, path: str | Path, size: int = 128) -> Path:
+def save_gif(cycle: CineCycle, path: str | Path, size: int = 96) -> Path:
     """Animated GIF of the cropped cycle (one loop per R-R interval, about 1 s)."""
     import imageio.v3 as iio
 

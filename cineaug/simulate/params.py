@@ -191,20 +191,22 @@ def _sample_signal(rng: np.random.Generator) -> Signal:
 
 
 def _sample_acquisition(rng: np.random.Generator) -> Acquisition:
+    """Acquisition draws; resolution, apodisation, bias correction, SNR and scale are tuned to the real
+    Sunnybrook subset (benchmarks/realism_sunnybrook.py), coarser and noisier than the spec's defaults."""
     pixel = float(rng.uniform(1.25, 1.5))
     return Acquisition(
         pixel_mm=pixel,
         slice_mm=float(rng.uniform(6, 8)),
-        res_ro_mm=float(max(pixel, rng.uniform(1.25, 1.8))),
-        res_pe_mm=float(max(pixel, rng.uniform(1.4, 2.2))),
+        res_ro_mm=float(max(pixel, rng.uniform(1.6, 2.2))),
+        res_pe_mm=float(max(pixel, rng.uniform(1.9, 2.8))),
         pe_axis=int(rng.integers(2)),
-        tukey=float(rng.uniform(0, 0.5)),
+        tukey=float(rng.uniform(0.2, 0.6)),
         n_coils=int(rng.choice([4, 8, 12, 16])),
         coil_radius_mm=float(rng.uniform(40, 80)),
         coil_offset_mm=float(rng.uniform(15, 40)),
-        eta=float(rng.uniform(0.5, 0.9)),
-        snr_myo=float(np.exp(rng.uniform(np.log(12), np.log(45)))),
+        eta=float(rng.uniform(0.2, 0.6)),
+        snr_myo=float(np.exp(rng.uniform(np.log(6), np.log(18)))),
         jitter_mm=float(rng.uniform(0, 0.6)),
-        p99=float(np.exp(rng.uniform(np.log(300), np.log(3000)))),
+        p99=float(np.exp(rng.uniform(np.log(300), np.log(1200)))),
         seed=int(rng.integers(2**31)),
     )
