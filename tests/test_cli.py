@@ -44,6 +44,8 @@ def test_prepare_bad_input_is_one_clear_line(tmp_path):
 def test_preview_takes_labelled_cycles_of_every_subject_first():
     from cineaug.prepare import pick_preview
 
-    entries = [{"subject": s, "labeled_frames": f, "key": f"{s}{i}"} for s in "ab" for i, f in enumerate((0, 20, 20))]
+    entries = [
+        {"subject": s, "labeled_frames": f, "key": f"{s}{i}"} for s in "ab" for i, f in enumerate((0, 20, 20))
+    ]
     entries.append({"subject": "c", "labeled_frames": 0, "key": "c0"})
     assert [e["key"] for e in pick_preview(entries, 4)] == ["a1", "b1", "c0", "a2"]
