@@ -1,0 +1,103 @@
+"""``cineaug train | sample | evaluate``: typer commands over the trainer, the sampler and the metrics.
+
+Registered in ``cineaug/cli.py``; :data:`app` holds the three commands for tests and for
+``python -m cineaug.training``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def train_command(
+    out: Annotated[Path, typer.Option("--out", help="run folder")],
+    preset: Annotated[
+        str, typer.Option(help="progan64, progan128, progan64-small, dcgan64, dcgan128")
+    ] = "progan64",
+    data: Annotated[Path | None, typer.Option(help="prepared cache (cineaug prepare / simulate)")] = None,
+    simulate: Annotated[bool, typer.Option("--simulate", help="train on fresh simulated subjects")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="continue from the newest training state")] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="override a field: --set seed=1")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train a generator of cycles with labels (one process, or one per device under torchrun)."""
+    from .config import PRESETS, parse_override
+    from .trainer import train
+
+    if preset not in PRESETS:
+        raise typer.BadParameter(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    if not resume and (data is None) == (not simulate):
+        raise typer.BadParameter("pass exactly one of --data CACHE and --simulate")
+    cfg = PRESETS[preset]
+    for item in overrides or []:
+        cfg = parse_override(cfg, item)
+    run = train(cfg, out, data=data, simulate=simulate, resume=resume, device=device, progress=progress)
+    typer.echo(f"run folder: {run}")
+
+
+def sample_command(
+    source: Annotated[Path, typer.Argument(help="run folder (newest snapshot) or model folder")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    n: Annotated[int, typer.Option("--n", help="number of cycles")] = 16,
+    pathology: Annotated[str | None, typer.Option(help="class to condition on (default: all)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of z and classes")] = 0,
+    formats: Annotated[str, typer.Option(help="comma-separated: gif, nifti, cache")] = "gif,nifti,cache",
+) -> None:
+    """Draw synthetic cycles with labels: samples.gif, nifti/ and cache/ (readable by CycleDataset)."""
+    from .sample import generate_cycles, load_generator, to_cine_cycles, write_samples
+
+    g, config = load_generator(source)
+    images, labels, classes = generate_cycles(g, n, pathology, seed)
+    cycles = to_cine_cycles(
+        images, labels, classes, list(g.class_names), config.get("spacing_mm", 1.0), str(source)
+    )
+    write_samples(cycles, out, tuple(f for f in formats.split(",") if f))
+    typer.echo(f"wrote {n} cycles to {out}")
+
+
+def evaluate_command(
+    source: Annotated[Path, typer.Argument(help="run folder (newest snapshot) or model folder")],
+    data: Annotated[Path, typer.Option("--data", help="prepared cache of real cycles")],
+    n: Annotated[int, typer.Option("--n", help="generated cycles")] = 128,
+    seed: Annotated[int, typer.Option(help="seed")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="also write the results as JSON here")] = None,
+) -> None:
+    """Print each metric beside its real-vs-real floor (SWD, FID/KID, MS-SSIM, motion, physiology)."""
+    from ..metrics.evaluate import evaluate_sets, format_report
+    from .realdata import RealCycles
+    from .sample import generate_cycles, load_generator
+
+    g, _ = load_generator(source)
+    reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
+    images, labels, classes = generate_cycles(g, n, None, seed)
+    names = list(g.class_names)
+    real_cls = [
+        names.index(reals.class_names[c]) if names and reals.class_names else 0 for c in reals.classes
+    ]
+    results = evaluate_sets(
+        images, labels, reals.images.numpy(), reals.labels.numpy(), classes, real_cls, seed
+    )
+    typer.echo(format_report(results))
+    if out is not None:
+        from ..cache import atomic_write_json
+
+        atomic_write_json(out, results)
+        typer.echo(f"wrote {out}")
+
+
+app.command("train")(train_command)
+app.command("sample")(sample_command)
+app.command("evaluate")(evaluate_command)
+
+
+def main() -> None:
+    """``python -m cineaug.training`` / ``torchrun -m cineaug.training``: the train command's flags."""
+    typer.run(train_command)
