@@ -96,7 +96,7 @@ def write_simulated_dataset(
         label_set: "acdc" or "sunnybrook".
         size: side of the prepared cycles (``fmt="cache"``).
         fmt: "cache": each cycle through :func:`cineaug.preprocess.prepare_cycle` into a
-            :class:`cineaug.cache.CacheWriter` folder; "acdc": an ACDC-layout tree of raw NIfTI files
+            :class:`cineaug.cache.CacheWriter` folder with a ``preview.gif``; "acdc": an ACDC-layout tree of raw NIfTI files
             (:func:`~cineaug.simulate.export.write_acdc_patient`).
         workers: processes; progress: show a tqdm bar.
 
@@ -118,11 +118,13 @@ def write_simulated_dataset(
             bar.update()
     else:
         from ..cache import CacheWriter
+        from ..prepare import write_preview
 
         info = {"simulator": {"n": n, "seed": seed, "label_set": label_set, "size": size}}
         with CacheWriter(out, source="simulator", info=info) as writer:
             for cycle in _run(n, seed, label_set, None, workers, post=partial(_prepare, size=size)):
                 writer.add(cycle)
                 bar.update()
+        write_preview(out)
     bar.close()
     return out
