@@ -18,13 +18,15 @@ MS_SSIM_WEIGHTS = (0.2857, 0.3001, 0.2363)  # 3 scales: 64 px passes MONAI's siz
 def ms_ssim_diversity(images: torch.Tensor, kernel_size: int = 11) -> float:
     """Mean MS-SSIM between pairs ``images[0::2]`` and ``images[1::2]`` (ProGAN); lower = more diverse.
 
-    Frames are channels, so each pair is compared frame by frame and averaged. Images smaller than
-    ``4 * kernel_size`` use a 3 px kernel.
+    Frames are channels, so each pair is compared frame by frame and averaged. Images too small for
+    3 scales with ``kernel_size`` use a 3 px kernel and as many scales as fit (MONAI's size check).
     """
     x = (torch.as_tensor(images).float().clamp(-1, 1) + 1) / 2  # [N,T,H,W] in [0,1]
-    m = x.shape[0] // 2
-    k = kernel_size if x.shape[-1] // 4 > kernel_size - 1 else 3
-    metric = MultiScaleSSIMMetric(spatial_dims=2, data_range=1.0, kernel_size=k, weights=MS_SSIM_WEIGHTS)
+    m, h = x.shape[0] // 2, x.shape[-1]
+    k = kernel_size if h // 4 > kernel_size - 1 else 3
+    scales = max(s for s in (1, 2, 3) if h // 2 ** (s - 1) > k - 1)
+    weights = MS_SSIM_WEIGHTS[:scales]
+    metric = MultiScaleSSIMMetric(spatial_dims=2, data_range=1.0, kernel_size=k, weights=weights)
     return float(metric(x[0 : 2 * m : 2], x[1 : 2 * m : 2]).mean())
 
 

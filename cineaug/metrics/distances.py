@@ -8,7 +8,12 @@ from monai.metrics.fid import get_fid_score
 
 
 def fid(fake: torch.Tensor, real: torch.Tensor) -> float:
-    """Frechet distance between Gaussians fitted to ``[N,F]`` and ``[M,F]`` features (biased at small N)."""
+    """Frechet distance between Gaussians fitted to ``[N,F]`` and ``[M,F]`` features (biased at small N).
+
+    Returns NaN for non-finite features (scipy's matrix square root does not return on NaN input).
+    """
+    if not (torch.isfinite(fake).all() and torch.isfinite(real).all()):
+        return float("nan")
     return float(get_fid_score(fake.double(), real.double()).real)
 
 

@@ -46,7 +46,7 @@ class RandomCycleEncoder(nn.Module):
         for i, conv in enumerate(self.convs):
             x = F.leaky_relu(conv(x), 0.2)  # [N,C_i,H/2^i,W/2^i]
             if i >= len(self.convs) - 2:
-                feats += [x.mean(dim=(2, 3)), x.std(dim=(2, 3))]
+                feats += [x.mean(dim=(2, 3)), x.std(dim=(2, 3), correction=0)]
         return torch.cat(feats, dim=1)  # [N,F]
 
 
