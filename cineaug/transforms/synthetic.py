@@ -1,0 +1,224 @@
+"""``SyntheticCycleAugmenter(d)``: with probability ``prob``, replace a sample by a synthetic cycle.
+
+The synthetic cycle comes with its labels (every frame, flagged ``GENERATED``); in frame-wise
+pipelines (samples ``[1,H,W]``) one random frame of it replaces the frame. Every sample gets a
+synthetic flag (``True`` or ``False``), so that the flag collates to a ``[B]`` tensor.
+MONAI conventions (see specs/monai-contract.md): all randomness from ``self.R`` in
+``randomize()``, ``set_random_state`` reseeds the latent pool too, the input dict is copied, the
+no-op branch still converts to tensors, and ``MetaTensor`` in gives ``MetaTensor`` out with the
+real sample's affine and applied operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from monai.config import KeysCollection
+from monai.data import MetaTensor
+from monai.data.meta_obj import get_track_meta
+from monai.transforms import MapTransform, RandomizableTransform
+from monai.utils import MAX_SEED, TransformBackends, convert_to_tensor
+from torch import nn
+
+from ..types import LV, LabelSource
+from .pool import SyntheticPool
+
+SYNTHETIC_META = "cineaug_synthetic"
+
+
+def _fit(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+    """Resize ``[C,h,w]`` to ``[C,*size]`` (``bilinear`` for images, ``nearest`` for labels)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    out = F.interpolate(
+        x[None].float(), size=size, mode=mode, **({"align_corners": False} if mode != "nearest" else {})
+    )
+    return out[0].to(x.dtype)
+
+
+def _like(new: torch.Tensor, ref: Any, synthetic: bool) -> torch.Tensor:
+    """``new`` as ``ref`` would be converted: its dtype and, when metadata is tracked, a MetaTensor
+    with ``ref``'s affine, meta and applied operations (so later spatial transforms stay consistent)."""
+    ref = convert_to_tensor(ref, track_meta=get_track_meta())
+    new = new.to(ref.dtype)
+    if isinstance(ref, MetaTensor):
+        out = MetaTensor(new, meta=dict(ref.meta))
+        out.applied_operations = list(ref.applied_operations)
+        out.meta[SYNTHETIC_META] = synthetic
+        return out
+    return new
+
+
+class SyntheticCycleAugmenter(RandomizableTransform):
+    """Array version: ``(image, label) -> (image, label, synthetic)``.
+
+    Args:
+        generator: a cineaug cycle generator (see :class:`~cineaug.transforms.pool.SyntheticPool`).
+        prob: probability of replacing the sample.
+        match_pathology: draw the synthetic cycle from the sample's own pathology when the generator
+            knows it (pass ``pathology=`` to ``__call__``); otherwise a class drawn uniformly.
+        batch_size: cycles per generator pass (the pool refills per class).
+        bf16: bfloat16 autocast on CPU (default on for CPU generators).
+    """
+
+    backend = [TransformBackends.TORCH]
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        prob: float = 0.5,
+        match_pathology: bool = False,
+        batch_size: int = 32,
+        bf16: bool | None = None,
+    ):
+        RandomizableTransform.__init__(self, prob)
+        self.pool = SyntheticPool(generator, batch_size=batch_size, bf16=bf16)
+        self.match_pathology = match_pathology
+        self._class: int | None = None
+        self._frame = 0
+
+    def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
+        super().set_random_state(seed, state)
+        self.pool.reseed(int(self.R.randint(MAX_SEED)))
+        return self
+
+    def randomize(self, data: Any = None, pathology: str | None = None) -> None:
+        super().randomize(None)
+        n = self.pool.n_classes
+        known = self.pool.class_index(pathology) if self.match_pathology else None
+        self._class = known if known is not None else (int(self.R.randint(n)) if n else None)
+        self._frame = int(self.R.randint(1 << 16))
+
+    def synthetic(self, frames: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The drawn synthetic cycle, ``frames`` 1 (one random frame) or all, resized to ``size``."""
+        image, label = self.pool.take(self._class)  # [T,H,W]
+        if frames == 1:
+            t = self._frame % image.shape[0]
+            image, label = image[t : t + 1], label[t : t + 1]
+        elif frames != image.shape[0]:
+            raise ValueError(
+                f"sample has {frames} frames; the generator makes {image.shape[0]} (or use 1 frame)"
+            )
+        return _fit(image, size, "bilinear"), _fit(label, size, "nearest")
+
+    def __call__(
+        self, image: Any, label: Any = None, pathology: str | None = None, randomize: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """Replace ``image`` ``[T,H,W]`` or ``[1,H,W]`` (and ``label``) with probability ``prob``."""
+        if randomize:
+            self.randomize(pathology=pathology)
+        if not self._do_transform:
+            img = convert_to_tensor(image, track_meta=get_track_meta())
+            lab = None if label is None else convert_to_tensor(label, track_meta=get_track_meta())
+            if isinstance(img, MetaTensor):
+                img.meta[SYNTHETIC_META] = False
+            return img, lab, False
+        shape = tuple(image.shape)
+        syn_image, syn_label = self.synthetic(shape[0], shape[-2:])
+        image = _like(syn_image, image, True)
+        label = (
+            None
+            if label is None
+            else _like(syn_label, convert_to_tensor(label, track_meta=get_track_meta()), True)
+        )
+        return image, label, True
+
+
+class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
+    """Dictionary version: replaces ``keys[0]`` (image) and ``keys[1]`` (label) together.
+
+    Args:
+        keys: ``(image_key, label_key)``; a single key replaces the image only.
+        generator, prob, match_pathology, batch_size, bf16: as :class:`SyntheticCycleAugmenter`.
+        pathology_key: the sample's pathology name (read for ``match_pathology``, rewritten).
+        synthetic_key: where the per-sample flag is written (bool tensor).
+        allow_missing_keys: skip missing keys instead of raising ``KeyError``.
+
+    Besides image and label, the known contract keys are kept consistent when a sample is
+    replaced: ``labeled`` (all True), ``label_source`` (GENERATED), ``annotated`` (the generator's
+    classes), ``pathology``, ``source`` ("generator"), ``ed_frame`` (0) and ``es_frame``.
+
+    Example:
+        >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), generator=g, prob=0.3)  # doctest: +SKIP
+        >>> Compose([aug, RandAffined(...)])                                                # doctest: +SKIP
+    """
+
+    backend = SyntheticCycleAugmenter.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        generator: nn.Module,
+        prob: float = 0.5,
+        match_pathology: bool = False,
+        batch_size: int = 32,
+        bf16: bool | None = None,
+        pathology_key: str = "pathology",
+        synthetic_key: str = "synthetic",
+        allow_missing_keys: bool = False,
+    ):
+        MapTransform.__init__(self, keys, allow_missing_keys)
+        RandomizableTransform.__init__(self, prob)
+        self.augmenter = SyntheticCycleAugmenter(generator, 1.0, match_pathology, batch_size, bf16)
+        self.pathology_key, self.synthetic_key = pathology_key, synthetic_key
+
+    def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
+        super().set_random_state(seed, state)
+        self.augmenter.set_random_state(int(self.R.randint(MAX_SEED)))
+        return self
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        d = dict(data)
+        if self.first_key(d) == ():
+            return convert_to_tensor(d, track_meta=get_track_meta())
+        self.randomize(None)
+        present = list(self.key_iterator(d))
+        if not self._do_transform:
+            for key in present:
+                d[key] = convert_to_tensor(d[key], track_meta=get_track_meta())
+                if isinstance(d[key], MetaTensor):
+                    d[key].meta[SYNTHETIC_META] = False
+            d[self.synthetic_key] = torch.tensor(False)
+            return d
+        image_key = present[0]
+        label_key = present[1] if len(present) > 1 else None
+        self.augmenter.randomize(pathology=d.get(self.pathology_key))
+        image, label, _ = self.augmenter(
+            d[image_key], None if label_key is None else d[label_key], randomize=False
+        )
+        d[image_key] = image
+        if label_key is not None:
+            d[label_key] = label
+        self._update_metadata(d, label)
+        d[self.synthetic_key] = torch.tensor(True)
+        return d
+
+    def _update_metadata(self, d: dict[Hashable, Any], label: torch.Tensor | None) -> None:
+        pool = self.augmenter.pool
+        frames = int(label.shape[0]) if label is not None else None
+        if "labeled" in d and frames is not None:
+            d["labeled"] = torch.ones(len(d["labeled"]), dtype=torch.bool)
+        if "label_source" in d:
+            d["label_source"] = torch.full(
+                (len(d["label_source"]),), int(LabelSource.GENERATED), dtype=torch.uint8
+            )
+        if "annotated" in d:
+            annotated = torch.zeros(len(d["annotated"]), dtype=torch.bool)
+            annotated[[0, *pool.annotated_classes]] = True
+            d["annotated"] = annotated
+        if self.pathology_key in d and pool.n_classes and self.augmenter._class is not None:
+            d[self.pathology_key] = pool.class_names[self.augmenter._class]
+        if "source" in d:
+            d["source"] = "generator"
+        if "ed_frame" in d:
+            d["ed_frame"] = 0
+        if "es_frame" in d and label is not None and label.shape[0] > 1:
+            lv = (torch.as_tensor(label) == LV).flatten(1).sum(1)
+            d["es_frame"] = int(torch.argmin(lv)) if lv.max() > 0 else -1
+
+
+SyntheticCycleAugmenterD = SyntheticCycleAugmenterDict = SyntheticCycleAugmenterd
