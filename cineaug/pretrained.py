@@ -1,0 +1,140 @@
+"""The registry of shipped generators: ``pretrained/<name>/`` folders, checked against a manifest.
+
+A model folder holds ``config.json`` + ``model.safetensors`` (see :mod:`cineaug.models.hub`),
+``MODEL_CARD.md``, ``samples.gif`` and ``manifest.json`` (size and sha256 of every other file).
+Loading verifies every file first and reads only JSON and safetensors: a tampered or truncated
+file is refused with an error naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .cache import atomic_write_json
+from .errors import CineDataError
+from .models.hub import CONFIG_NAME, from_pretrained, read_config
+
+MANIFEST = "manifest.json"
+
+
+def pretrained_root() -> Path:
+    """Where shipped model folders live: inside the installed wheel, or the repository's ``pretrained/``."""
+    packaged = Path(str(resources.files("cineaug"))) / "_pretrained"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: str | os.PathLike) -> Path:
+    """Record size and sha256 of every file of a model folder in ``manifest.json``."""
+    folder = Path(folder)
+    files = {
+        p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != MANIFEST
+    }
+    atomic_write_json(folder / MANIFEST, {"files": files})
+    return folder / MANIFEST
+
+
+def verify_folder(folder: str | os.PathLike) -> None:
+    """Check every file listed in the manifest (and that none is missing).
+
+    Raises:
+        CineDataError: no manifest, a file missing, truncated or altered.
+    """
+    folder = Path(folder)
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        raise CineDataError(folder, f"no {MANIFEST}: cannot verify this model folder")
+    for name, want in json.loads(manifest.read_text())["files"].items():
+        path = folder / name
+        if not path.is_file():
+            raise CineDataError(path, "listed in the manifest but missing")
+        if path.stat().st_size != want["bytes"]:
+            raise CineDataError(
+                path, f"{path.stat().st_size} bytes, manifest says {want['bytes']}: truncated or altered"
+            )
+        if _sha256(path) != want["sha256"]:
+            raise CineDataError(
+                path, "sha256 differs from the manifest: the file was altered; refusing to load it"
+            )
+
+
+def available() -> dict[str, Path]:
+    """Shipped model names and their folders."""
+    root = pretrained_root()
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / CONFIG_NAME).is_file()}
+
+
+def describe(folder: str | os.PathLike) -> str:
+    """One line about a model folder (from its config)."""
+    config = read_config(folder)
+    args = config.get("args", {})
+    classes = ", ".join(args.get("class_names", [])) or "unconditional"
+    return (
+        f"{config['class']} {args.get('resolution', '?')} px, {args.get('frames', 20)} frames + labels; "
+        f"classes: {classes}; {config.get('description', '')}".rstrip("; ")
+    )
+
+
+def resolve(name_or_folder: str | os.PathLike) -> Path:
+    """A registry name or a folder path -> the model folder."""
+    models = available()
+    if str(name_or_folder) in models:
+        return models[str(name_or_folder)]
+    folder = Path(name_or_folder)
+    if (folder / CONFIG_NAME).is_file():
+        return folder
+    known = ", ".join(models) or "none shipped"
+    raise CineDataError(
+        folder, f"neither a shipped model name ({known}) nor a model folder with {CONFIG_NAME}"
+    )
+
+
+def load_pretrained(
+    name_or_folder: str | os.PathLike, device: str | torch.device = "cpu", verify: bool = True
+) -> nn.Module:
+    """A ready generator: EMA weights, eval mode, on ``device``.
+
+    Args:
+        name_or_folder: a shipped name (``cineaug models`` lists them) or a folder holding
+            ``config.json`` + ``model.safetensors`` (e.g. a training snapshot).
+        device: where to put it.
+        verify: check the manifest first (required for shipped models; folders without a
+            manifest, such as training snapshots, load unverified).
+
+    Example:
+        >>> g = load_pretrained("progan-sim-64")                  # doctest: +SKIP
+        >>> image, logits = g(torch.randn(4, g.latent_dim), torch.zeros(4, dtype=torch.long))
+    """
+    folder = resolve(name_or_folder)
+    shipped = folder in available().values()
+    if verify and (shipped or (folder / MANIFEST).is_file()):
+        verify_folder(folder)
+    try:
+        return from_pretrained(folder, map_location=device)
+    except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as err:
+        raise CineDataError(folder, f"cannot load the model ({err})") from err
+
+
+def model_info(name_or_folder: str | os.PathLike) -> dict[str, Any]:
+    """The config of a model folder, with its path."""
+    folder = resolve(name_or_folder)
+    return {"folder": str(folder), **read_config(folder)}

@@ -1,0 +1,58 @@
+"""The model registry: load with verification, refuse tampered or truncated files."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cineaug import CineDataError
+from cineaug.models.hub import save_pretrained
+from cineaug.models.progan import ProGANGenerator
+from cineaug.pretrained import describe, load_pretrained, verify_folder, write_manifest
+
+
+@pytest.fixture
+def folder(tmp_path):
+    torch.manual_seed(0)
+    g = ProGANGenerator(resolution=16, fmap_base=128, fmap_max=16, latent_dim=8, class_names=("NOR", "DCM"))
+    out = save_pretrained(g, tmp_path / "tiny", extra={"description": "unit-test model"})
+    (out / "MODEL_CARD.md").write_text("# tiny\n")
+    write_manifest(out)
+    return out, g
+
+
+def test_load_gives_the_same_generator(folder):
+    path, g = folder
+    loaded = load_pretrained(path)
+    assert not loaded.training
+    z, c = torch.randn(2, 8), torch.tensor([0, 1])
+    with torch.no_grad():
+        a, b = g.eval()(z, c), loaded(z, c)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert "ProGANGenerator 16 px" in describe(path) and "NOR, DCM" in describe(path)
+
+
+@pytest.mark.parametrize("victim", ["model.safetensors", "config.json", "MODEL_CARD.md"])
+def test_tampered_file_is_refused(folder, victim):
+    path, _ = folder
+    data = bytearray((path / victim).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (path / victim).write_bytes(bytes(data))
+    with pytest.raises(CineDataError, match=f"{victim}.*sha256 differs"):
+        load_pretrained(path)
+
+
+def test_truncated_and_missing_files_are_refused(folder):
+    path, _ = folder
+    weights = path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CineDataError, match="truncated"):
+        verify_folder(path)
+    weights.unlink()
+    with pytest.raises(CineDataError, match="missing"):
+        load_pretrained(path)
+
+
+def test_unknown_name(tmp_path):
+    with pytest.raises(CineDataError, match="neither a shipped model name"):
+        load_pretrained("no-such-model")
