@@ -56,3 +56,23 @@ def test_truncated_and_missing_files_are_refused(folder):
 def test_unknown_name(tmp_path):
     with pytest.raises(CineDataError, match="neither a shipped model name"):
         load_pretrained("no-such-model")
+
+
+def test_export_bundle(folder, tmp_path):
+    import json
+
+    from monai.bundle import ConfigParser
+
+    from cineaug.bundle import export_bundle
+
+    path, g = folder
+    out = export_bundle(path, tmp_path / "bundle")
+    meta = json.loads((out / "configs" / "metadata.json").read_text())
+    assert meta["network_data_format"]["outputs"]["image"]["num_channels"] == 20
+    parser = ConfigParser()
+    parser.read_config(out / "configs" / "inference.json")
+    net = parser.get_parsed_content("network_def")
+    net.load_state_dict(torch.load(out / "models" / "model.pt", weights_only=True))
+    z, c = torch.randn(2, 8), torch.tensor([1, 0])
+    with torch.no_grad():
+        assert torch.equal(net.eval()(z, c)[0], g.eval()(z, c)[0])
