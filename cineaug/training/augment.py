@@ -57,15 +57,18 @@ def augment(
     fill = _fill(k, t, dev, x.dtype).view(1, -1, 1, 1)  # [1,C,1,1]
     draw = lambda: torch.rand(n, device=dev) < p  # noqa: E731
     if "flip" in ops:
-        x = _where(draw(), x.flip(3), x)
+        x = _on(x, draw(), lambda v, i: v.flip(3))
     if "rot90" in ops and h == w:
         turns, on = torch.randint(1, 4, (n,), device=dev), draw()
         for q in (1, 2, 3):
-            x = _where(on & (turns == q), torch.rot90(x, q, dims=(2, 3)), x)
+            x = _on(x, on & (turns == q), lambda v, i, q=q: torch.rot90(v, q, dims=(2, 3)))
     if "translate" in ops:
-        x = _translate(x, fill, draw(), max_frac=0.125)
+        shift = torch.randint(-(h // 8), h // 8 + 1, (n, 2), device=dev)  # [N,2] rows, columns
+        x = _on(x, draw(), lambda v, i: _translate(v, fill, shift[i]))
     if "affine" in ops:
-        x = _affine(x, fill, draw())
+        angle = (torch.rand(n, device=dev) * 2 - 1) * math.radians(15)  # [N]
+        scale = torch.exp((torch.rand(n, device=dev) * 2 - 1) * math.log(1.1))  # [N]
+        x = _on(x, draw(), lambda v, i: _affine(v, fill, angle[i], scale[i]))
     image, lab = x[:, :t], x[:, t:].reshape(n, t, k, h, w)
     if "brightness" in ops:
         image = image + _where(
@@ -80,36 +83,38 @@ def augment(
     return image, lab
 
 
-def _translate(x: torch.Tensor, fill: torch.Tensor, on: torch.Tensor, max_frac: float) -> torch.Tensor:
-    """Integer shift of up to ``max_frac`` of the side, background-filled: ``[N,C,H,W]``."""
+def _on(x: torch.Tensor, on: torch.Tensor, op) -> torch.Tensor:  # noqa: ANN001
+    """Apply ``op(x[idx], idx)`` to the selected samples only (cost proportional to p): ``[N,...]``."""
+    idx = on.nonzero().squeeze(1)
+    if idx.numel() == 0:
+        return x
+    return x.index_copy(0, idx, op(x.index_select(0, idx), idx))
+
+
+def _translate(x: torch.Tensor, fill: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Integer shift by ``shift [N,2]`` (rows, columns), background-filled: ``[N,C,H,W]``."""
     n, _, h, w = x.shape
     dev = x.device
-    sy = torch.randint(-int(h * max_frac), int(h * max_frac) + 1, (n, 1, 1), device=dev) * on.view(n, 1, 1)
-    sx = torch.randint(-int(w * max_frac), int(w * max_frac) + 1, (n, 1, 1), device=dev) * on.view(n, 1, 1)
-    yy = torch.arange(h, device=dev).view(1, h, 1) - sy  # [N,H,1] source row
-    xx = torch.arange(w, device=dev).view(1, 1, w) - sx  # [N,1,W] source column
+    yy = torch.arange(h, device=dev).view(1, h, 1) - shift[:, 0].view(n, 1, 1)  # [N,H,1] source row
+    xx = torch.arange(w, device=dev).view(1, 1, w) - shift[:, 1].view(n, 1, 1)  # [N,1,W] source column
     inside = ((yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)).unsqueeze(1)  # [N,1,H,W]
     idx = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).flatten(1)  # [N,H*W]
     moved = x.flatten(2).gather(2, idx.unsqueeze(1).expand(-1, x.shape[1], -1)).view_as(x)
     return torch.where(inside, moved, fill.expand_as(x))
 
 
-def _affine(x: torch.Tensor, fill: torch.Tensor, on: torch.Tensor) -> torch.Tensor:
-    """Rotation up to +-15 degrees and isotropic scale in [0.9, 1.1], bilinear, background-filled."""
-    n, dev = x.shape[0], x.device
-    angle = (torch.rand(n, device=dev) * 2 - 1) * math.radians(15) * on
-    scale = torch.exp((torch.rand(n, device=dev) * 2 - 1) * math.log(1.1) * on)
+def _affine(x: torch.Tensor, fill: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Rotate by ``angle [N]`` (radians) and zoom by ``scale [N]``, bilinear, background-filled."""
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], 1),
-                         torch.stack([sin, cos, torch.zeros_like(cos)], 1)], 1)  # [N,2,3]  # fmt: skip
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)  # [N,2,3]
     grid = F.affine_grid(theta, list(x.shape), align_corners=False).to(x.dtype)
     ones = torch.ones_like(x[:, :1])
     warped = F.grid_sample(
         torch.cat([x, ones], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
     )
     inside = warped[:, -1:]  # [N,1,H,W] weight of in-image samples
-    out = warped[:, :-1] + (1 - inside) * fill
-    return _where(on, out, x)
+    return warped[:, :-1] + (1 - inside) * fill
 
 
 def _cutout(image: torch.Tensor, on: torch.Tensor, frac: float) -> torch.Tensor:

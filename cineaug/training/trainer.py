@@ -194,7 +194,6 @@ class Trainer:
                     self.seen, "tick", {**values, **vars(phase), "images_per_s": rate, "world": info.world}
                 )
                 tick.clear()
-                t_tick, n_tick = time.time(), 0
             if crossed(cfg.checkpoint_images):
                 self.checkpoint()
             with torch.random.fork_rng(devices=[]):  # outputs must not move the training RNG
@@ -202,6 +201,8 @@ class Trainer:
                     self.snapshot(phase)
                 if info.main and crossed(cfg.metrics_images):
                     log.write(self.seen, "metrics", self.evaluate(phase))
+            if crossed(cfg.tick_images):  # the rate excludes checkpoints, snapshots and metrics
+                t_tick, n_tick = time.time(), 0
         bar.close()
         if log is not None:
             log.close()

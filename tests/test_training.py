@@ -1,0 +1,188 @@
+"""Schedule, config, augmentation, losses, real data handling and the sample/evaluate commands."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_training_e2e import write_disk_cache
+from typer.testing import CliRunner
+
+from cineaug.cache import CacheWriter
+from cineaug.data import CycleDataset
+from cineaug.models import ProGANGenerator, save_pretrained
+from cineaug.training import PRESETS, TrainConfig, schedule
+from cineaug.training.augment import P_MAX, AdaptiveStrength, augment
+from cineaug.training.cli import app
+from cineaug.training.config import parse_override
+from cineaug.training.losses import d_adversarial, gradient_penalty, r1_penalty
+from cineaug.training.realdata import RealCycles, merge_unannotated
+from cineaug.training.schedule import images_until_full_resolution
+from cineaug.types import LV, MYO, CineCycle
+
+torch.set_num_threads(1)
+
+
+def test_schedule_is_a_pure_function_of_images_seen() -> None:
+    cfg = TrainConfig(resolution=64, stable_images=1000, fade_images=500, batch_by_res=((64, 8),),
+                      lr_by_res=((32, 0.002),))  # fmt: skip
+    expect = {0: (4, 1.0), 999: (4, 1.0), 1000: (8, 0.0), 1250: (8, 0.5), 1500: (8, 1.0), 2500: (16, 0.0),
+              4375: (32, 0.75), 5500: (64, 0.0), 6000: (64, 1.0), 10**7: (64, 1.0)}  # fmt: skip
+    for seen, (res, alpha) in expect.items():
+        p = schedule(cfg, seen)
+        assert (p.res, p.alpha) == (res, alpha), seen
+    assert schedule(cfg, 6000).batch == 8 and schedule(cfg, 100).batch == 32
+    assert schedule(cfg, 4375).lr == 0.002 and schedule(cfg, 0).lr == 0.001
+    assert images_until_full_resolution(cfg) == 6000
+    dc = PRESETS["dcgan64"]
+    assert (schedule(dc, 0).res, schedule(dc, 0).alpha) == (64, 1.0)
+
+
+def test_presets_and_overrides() -> None:
+    assert {"dcgan64", "progan64", "progan128", "progan64-small"} <= set(PRESETS)
+    cfg = parse_override(PRESETS["progan64-small"], "batch_by_res=[[64, 4]]")
+    assert cfg.batch_by_res == ((64, 4),)
+    assert parse_override(cfg, "precision=fp32").precision == "fp32"
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown config field"):
+        parse_override(cfg, "nope=1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.batch = 3  # type: ignore[misc]
+
+
+def _frame_coded_cycle(n: int = 6, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image value (t+1)/20 on a per-frame blob and -1 elsewhere; the label is 3 exactly on the blob."""
+    g = torch.Generator().manual_seed(0)
+    lab = torch.zeros(n, 20, size, size, dtype=torch.long)
+    for i in range(n):
+        for t in range(20):
+            y, x = torch.randint(2, size - 7, (2,), generator=g).tolist()
+            lab[i, t, y : y + 3 + t % 4, x : x + 4] = LV
+    frame = (torch.arange(20, dtype=torch.float32) + 1).view(1, 20, 1, 1) / 20
+    img = torch.where(lab == LV, frame, torch.tensor(-1.0))
+    return img, torch.nn.functional.one_hot(lab, 4).permute(0, 1, 4, 2, 3).float()
+
+
+@pytest.mark.parametrize("ops", [("flip", "rot90", "translate"), ("affine",)])
+def test_augment_keeps_image_and_label_aligned_and_frames_apart(ops: tuple[str, ...]) -> None:
+    torch.manual_seed(0)
+    img, probs = _frame_coded_cycle()
+    a_img, a_probs = augment(img, probs, p=1.0, ops=ops)
+    assert not torch.equal(a_img, img)  # something moved
+    assert torch.allclose(a_probs.sum(2), torch.ones_like(a_img), atol=1e-5)  # still a distribution
+    fg = a_probs[:, :, LV]  # [N,T,H,W] label weight of the blob
+    # the image is an affine function of the label weight, frame by frame: (t+1)/20 * w + (-1) * (1 - w)
+    frame = (torch.arange(20, dtype=torch.float32) + 1).view(1, 20, 1, 1) / 20
+    assert torch.allclose(a_img, frame * fg - (1 - fg), atol=1e-4)
+    if "affine" not in ops:  # integer ops: hard labels stay hard
+        assert set(fg.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_intensity_ops_touch_the_image_only_and_keep_frames_consistent() -> None:
+    torch.manual_seed(0)
+    img, probs = _frame_coded_cycle()
+    a_img, a_probs = augment(img, probs, p=1.0, ops=("brightness", "contrast"))
+    assert torch.equal(a_probs, probs)
+    # one affine intensity map per cycle: the background (-1) maps to one value in every frame
+    bg = a_img[probs[:, :, 0] == 1].view(-1)
+    per_cycle = a_img.masked_fill(probs[:, :, 0] != 1, float("nan"))
+    assert torch.allclose(
+        torch.nanmean(per_cycle.flatten(1), 1)[:, None], a_img[:, :, 0, 0].flatten(1)[:, :1]
+    )
+    assert bg.numel() > 0
+    assert torch.equal(augment(img, probs, p=0.0)[0], img)
+
+
+def test_adaptive_strength_moves_towards_target_and_is_clamped() -> None:
+    ada = AdaptiveStrength(p=0.0, target=0.6, interval=2, speed_images=100)
+    for _ in range(4):
+        ada.accumulate(torch.ones(10))  # D certain on reals: overfitting
+        ada.update(batch=10)
+    assert ada.p == pytest.approx(0.4)
+    for _ in range(200):
+        ada.accumulate(torch.ones(10))
+        ada.update(batch=10)
+    assert ada.p == P_MAX
+    for _ in range(400):
+        ada.accumulate(-torch.ones(10))
+        ada.update(batch=10)
+    assert ada.p == 0.0
+    restored = AdaptiveStrength(0.0, 0.6, 2, 100)
+    restored.load_state(ada.state())
+    assert restored.state() == ada.state()
+
+
+def test_losses_on_a_linear_critic() -> None:
+    w = torch.randn(20, 4, 8, 8)
+    critic = lambda img, probs: (img * 3.0).flatten(1).sum(1) + (probs * w).flatten(1).sum(1)  # noqa: E731
+    real = (torch.randn(2, 20, 8, 8), torch.rand(2, 20, 4, 8, 8))
+    fake = (torch.randn(2, 20, 8, 8), torch.rand(2, 20, 4, 8, 8))
+    grad_sq = 9.0 * 20 * 64 + w.square().sum()
+    r1, logits = r1_penalty(critic, real)
+    assert torch.allclose(r1, grad_sq.expand(2), rtol=1e-4)
+    assert torch.allclose(logits, critic(*real))
+    gp = gradient_penalty(critic, real, fake)
+    assert torch.allclose(gp, (grad_sq.sqrt() - 1).square().expand(2), rtol=1e-4)
+    wgan = d_adversarial("wgangp", torch.tensor([2.0]), torch.tensor([1.0]), drift=0.001)
+    assert wgan.item() == pytest.approx(1.0 - 2.0 + 0.004)
+
+
+def test_merge_unannotated_folds_missing_classes_into_background() -> None:
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4]).view(1, 1, 4, 1, 1)
+    merged = merge_unannotated(probs, (MYO, LV))  # no RV annotated
+    assert torch.allclose(merged.flatten(), torch.tensor([0.3, 0.0, 0.3, 0.4]))
+    assert torch.equal(merge_unannotated(probs, (1, 2, 3)), probs)
+
+
+def test_real_cycles_drop_partially_labelled_and_fade(tmp_path: Path) -> None:
+    write_disk_cache(tmp_path / "c", n=4, size=8)
+    ds = CycleDataset(tmp_path / "c")
+    with CacheWriter(tmp_path / "p", source="test") as w:
+        for i in range(len(ds)):
+            c = ds.cycle(i)
+            if i == 0:  # ED and ES only, as Sunnybrook
+                keep = np.zeros(20, bool)
+                keep[[0, 8]] = True
+                c = CineCycle(c.image, np.where(keep[:, None, None], c.label, 0).astype(np.uint8), keep,
+                              c.spacing, c.source, c.subject, pathology=c.pathology,
+                              annotated_classes=c.annotated_classes)  # fmt: skip
+            w.add(c)
+    reals = RealCycles.from_cache(tmp_path / "p", 8)
+    assert len(reals) == 3 and reals.dropped == 1
+    assert reals.annotated == (MYO, LV) and reals.class_names == ("A", "B")
+    assert len(RealCycles.from_cache(tmp_path / "p", 8, require_full_labels=False)) == 4
+    img, probs, c = reals.batch(torch.tensor([0, 1]), res=4, alpha=0.5, device=torch.device("cpu"))
+    assert img.shape == (2, 20, 4, 4) and probs.shape == (2, 20, 4, 4, 4)
+    assert torch.allclose(probs.sum(2), torch.ones(2, 20, 4, 4))
+    full, _, _ = reals.batch(torch.tensor([0]), res=8, alpha=1.0, device=torch.device("cpu"))
+    assert torch.equal(full[0], reals.images[0])
+    up16 = RealCycles.from_cache(tmp_path / "p", 16)
+    assert up16.images.shape[-1] == 16 and up16.labels.dtype == torch.uint8
+
+
+def test_sample_and_evaluate_commands(tmp_path: Path) -> None:
+    cache = write_disk_cache(tmp_path / "cache", n=8, size=8)
+    torch.manual_seed(0)
+    g = ProGANGenerator(
+        8, latent_dim=8, fmap_base=32, fmap_max=8, class_names=("A", "B"), annotated_classes=(2, 3)
+    )
+    save_pretrained(g.eval(), tmp_path / "run" / "snapshot-000010", extra={"spacing_mm": 2.0})
+    runner = CliRunner()
+    res = runner.invoke(app, ["sample", str(tmp_path / "run"), "--n", "3", "--pathology", "B", "--out",
+                              str(tmp_path / "s")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = CycleDataset(tmp_path / "s" / "cache")
+    assert len(out) == 3 and {s["pathology"] for s in out} == {"B"}
+    assert out[0]["image"].shape == (20, 8, 8) and bool(out[0]["labeled"].all())
+    assert len(list((tmp_path / "s" / "nifti").glob("*_label.nii.gz"))) == 3
+    assert (tmp_path / "s" / "samples.gif").is_file()
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(cache), "--n", "8"])
+    assert res.exit_code == 0, res.output
+    assert "swd" in res.output and "real floor" in res.output
+    bad = runner.invoke(
+        app, ["sample", str(tmp_path / "run"), "--pathology", "X", "--out", str(tmp_path / "x")]
+    )
+    assert bad.exit_code != 0
