@@ -108,5 +108,42 @@ def simulate_gallery(
     typer.echo(f"wrote the gallery to {output}")
 
 
+@app.command("models")
+def models_command() -> None:
+    """List the shipped generators (name: one line each)."""
+    from .pretrained import available, describe
+
+    models = available()
+    if not models:
+        typer.echo("no shipped models in this installation")
+    for name, folder in models.items():
+        typer.echo(f"{name}: {describe(folder)}")
+
+
+@app.command("export-bundle")
+def export_bundle_command(
+    name: str = typer.Argument(..., help="shipped model name or model folder"),
+    output: Path = typer.Argument(..., help="bundle folder to write"),
+) -> None:
+    """Write a MONAI bundle (configs/metadata.json, models/model.pt) of a generator."""
+    from .bundle import export_bundle
+
+    try:
+        out = export_bundle(name, output)
+    except CineDataError as err:
+        _fail(err)
+    typer.echo(f"wrote the MONAI bundle to {out}")
+
+
+def _register_training_commands() -> None:
+    from .training.cli import evaluate_command, sample_command, train_command
+
+    app.command("train")(train_command)
+    app.command("sample")(sample_command)
+    app.command("evaluate")(evaluate_command)
+
+
+_register_training_commands()
+
 if __name__ == "__main__":
     app()
