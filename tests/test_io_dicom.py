@@ -64,3 +64,16 @@ def test_non_finite_pixels_are_refused(tmp_path):
     ds.save_as(tmp_path / "nan.dcm")
     with pytest.raises(CineDataError, match="nan.dcm.*NaN"):
         read_dicom_frame(tmp_path / "nan.dcm")
+
+
+def test_parallel_read_matches_serial(tmp_path):
+    from cineaug.io.dicom import PARALLEL_MIN_FILES, read_dicom_files
+
+    files = sorted((SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"))
+    paths = (files * (PARALLEL_MIN_FILES // len(files) + 1))[:PARALLEL_MIN_FILES]
+    serial = read_dicom_files(paths, ReadLog(), workers=1)
+    parallel = read_dicom_files(paths, ReadLog(), workers=2)
+    assert [f.path for f in parallel] == paths
+    assert all(
+        np.array_equal(a.pixels, b.pixels) and a.instance == b.instance for a, b in zip(serial, parallel)
+    )

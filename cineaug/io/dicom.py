@@ -74,7 +74,9 @@ def _read_dicom_frame(path: Path) -> DicomFrame:
     if "PixelData" not in ds:
         raise CineDataError(path, "DICOM file holds no image (no PixelData)")
     try:
-        arr = ds.pixel_array
+        arr = _native_pixels(ds)
+        if arr is None:
+            arr = ds.pixel_array
     except Exception as err:  # pydicom raises ValueError/RuntimeError/NotImplementedError by handler
         raise CineDataError(path, f"pixel data cannot be decoded ({err})") from err
     if arr.ndim != 2:
@@ -101,6 +103,28 @@ def _read_dicom_frame(path: Path) -> DicomFrame:
         cardiac_images=int(ds.CardiacNumberOfImages) if ds.get("CardiacNumberOfImages") else None,
         patient=str(ds.get("PatientID", "")),
     )
+
+
+_NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # implicit / explicit VR little endian
+
+
+def _native_pixels(ds: pydicom.Dataset) -> np.ndarray | None:
+    """Fast path for the common cine case: one uncompressed little-endian grey frame of 8/16 bits
+    stored in whole bytes. Returns None for anything else (pydicom's ``pixel_array`` decodes it)."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or str(meta.get("TransferSyntaxUID", "")) not in _NATIVE:
+        return None
+    bits, stored = ds.get("BitsAllocated"), ds.get("BitsStored")
+    if bits not in (8, 16) or stored != bits or ds.get("SamplesPerPixel", 1) != 1:
+        return None
+    if int(ds.get("NumberOfFrames") or 1) != 1:
+        return None
+    dtype = np.dtype(f"<{'i' if ds.get('PixelRepresentation') else 'u'}{bits // 8}")
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    data = ds.PixelData
+    if len(data) < rows * cols * dtype.itemsize:
+        raise ValueError(f"pixel data has {len(data)} bytes, {rows}x{cols}x{dtype.itemsize} expected")
+    return np.frombuffer(data, dtype, count=rows * cols).reshape(rows, cols)
 
 
 def _slice_position(ds: pydicom.Dataset) -> float:
