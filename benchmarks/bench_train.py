@@ -47,7 +47,7 @@ def images_per_second(cfg: TrainConfig, res: int, batch: int, steps: int) -> flo
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default="progan64,progan64-small")
-    ap.add_argument("--res", default="64", help="comma-separated resolutions (each <= the preset's)")
+    ap.add_argument("--res", default="32,64", help="comma-separated resolutions (each <= the preset's)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)

@@ -186,3 +186,25 @@ def test_sample_and_evaluate_commands(tmp_path: Path) -> None:
         app, ["sample", str(tmp_path / "run"), "--pathology", "X", "--out", str(tmp_path / "x")]
     )
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize(("arch", "loss"), [("dcgan", "ns"), ("progan", "wgangp"), ("progan", "ns_r1")])
+def test_one_step_of_each_architecture_and_loss_updates_g_d_and_ema(arch: str, loss: str) -> None:
+    from cineaug.training.schedule import Phase
+    from cineaug.training.step import GANTraining
+
+    cfg = TrainConfig(arch=arch, loss=loss, resolution=16, latent_dim=8, width=4, fmap_base=64, fmap_max=8,
+                      precision="fp32", channels_last=False, augment_p=0.5, ema_images=10.0)  # fmt: skip
+    torch.manual_seed(0)
+    gan = GANTraining(cfg, torch.device("cpu"), class_names=("A", "B"), annotated=(MYO, LV),
+                      class_freq=torch.tensor([1.0, 1.0]))  # fmt: skip
+    before = {k: [p.detach().clone() for p in m.parameters()] for k, m in gan.modules().items()}
+    lab = torch.randint(0, 4, (4, 20, 16, 16))
+    probs = torch.nn.functional.one_hot(lab, 4).permute(0, 1, 4, 2, 3).float()  # [N,T,K,H,W]
+    reals = (torch.rand(4, 20, 16, 16) * 2 - 1, probs, torch.tensor([0, 1, 0, 1]))
+    stats = gan.step(reals, Phase(res=16, alpha=1.0, batch=4, lr=1e-3, lod=2), images_seen=100)
+    assert all(np.isfinite(v) for v in stats.values())
+    assert ("gp" in stats) == (loss == "wgangp") and ("r1" in stats) == (loss == "ns_r1")
+    for name, module in gan.modules().items():
+        changed = any(not torch.equal(a, b) for a, b in zip(before[name], module.parameters()))
+        assert changed, name

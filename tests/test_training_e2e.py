@@ -19,10 +19,10 @@ from cineaug.cache import CacheWriter
 from cineaug.types import LV, MYO, CineCycle
 
 TINY = [
-    "--preset", "progan64-small", "--set", "resolution=8", "--set", "stable_images=64",
-    "--set", "fade_images=64", "--set", "batch=8", "--set", "tick_images=64", "--set", "snapshot_images=0",
-    "--set", "metrics_images=0", "--set", "metrics_n=4", "--set", "n_samples=2", "--set", "threads=1",
-    "--no-progress",
+    "--preset", "progan64-small", "--set", "resolution=8", "--set", "start_res=4",
+    "--set", "stable_images=64", "--set", "fade_images=64", "--set", "batch=8", "--set", "tick_images=64",
+    "--set", "snapshot_images=0", "--set", "metrics_images=0", "--set", "metrics_n=4", "--set", "n_samples=2",
+    "--set", "threads=1", "--no-progress",
 ]  # fmt: skip
 
 
@@ -56,7 +56,7 @@ def _final_state(run: Path) -> dict[str, torch.Tensor]:
 
 def test_resume_after_sigkill_is_lossless(tmp_path: Path) -> None:
     cache = write_disk_cache(tmp_path / "cache")
-    opts = ["--set", "total_images=768", "--set", "checkpoint_images=128"]
+    opts = ["--set", "total_images=512", "--set", "checkpoint_images=128"]
     full, killed = tmp_path / "full", tmp_path / "killed"
     proc = subprocess.Popen(_train_cmd(cache, killed, *opts), env=_env(), stderr=subprocess.PIPE)
     target = killed / "training-state-000128.json"

@@ -120,10 +120,11 @@ PRESETS: dict[str, TrainConfig] = {
     # steps per image), unconditional (a few minutes cannot learn 5 classes from 64 subjects).
     # channels_last only pays off at 64+ channels; at these widths it costs 30%.
     "progan64-small": TrainConfig(
-        arch="progan", resolution=64, latent_dim=64, fmap_base=512, fmap_max=32, r1_gamma=0.1, lr=0.002,
-        batch=8, start_res=8, stable_images=1_000, fade_images=1_000, total_images=8_000, ema_images=500.0,
-        ada_images=10_000, conditional=False, channels_last=False, tick_images=400, checkpoint_images=2_000,
-        snapshot_images=4_000, metrics_images=2_000, metrics_n=32, simulate_subjects=64,
+        arch="progan", resolution=64, latent_dim=64, fmap_base=1024, fmap_max=32, r1_gamma=0.1, lr=0.002,
+        batch=8, start_res=8, stable_images=800, fade_images=800, total_images=6_000, ema_images=500.0,
+        lr_by_res=((64, 0.001),), ada_images=10_000, conditional=False, channels_last=False, tick_images=400,
+        checkpoint_images=2_000,
+        snapshot_images=3_000, metrics_images=2_000, metrics_n=32, simulate_subjects=64,
     ),
 }  # fmt: skip
 """Named presets; ``cineaug train --preset NAME``."""
