@@ -155,7 +155,7 @@ class GANTraining:
             loss_d = loss_d + r1.mean() * (cfg.r1_gamma / 2 * cfg.r1_interval)
         if cfg.loss == "wgangp":
             gp = gradient_penalty(critic, r_aug, f_aug).mean()
-            stats["gp"] = float(gp)
+            stats["gp"] = float(gp.detach())
             loss_d = loss_d + cfg.gp_lambda * gp
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
