@@ -208,3 +208,12 @@ def test_one_step_of_each_architecture_and_loss_updates_g_d_and_ema(arch: str, l
     for name, module in gan.modules().items():
         changed = any(not torch.equal(a, b) for a, b in zip(before[name], module.parameters()))
         assert changed, name
+
+
+def test_train_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("options.json", "training-state-000016.json", "training-state-000016.safetensors"):
+        (run / name).write_text("{}")
+    res = CliRunner().invoke(app, ["train", "--preset", "progan64-small", "--simulate", "--out", str(run)])
+    assert res.exit_code == 2 and "--resume" in res.output

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from ..errors import CineDataError
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 
 
@@ -39,7 +41,11 @@ def train_command(
     cfg = PRESETS[preset]
     for item in overrides or []:
         cfg = parse_override(cfg, item)
-    run = train(cfg, out, data=data, simulate=simulate, resume=resume, device=device, progress=progress)
+    try:
+        run = train(cfg, out, data=data, simulate=simulate, resume=resume, device=device, progress=progress)
+    except (FileExistsError, CineDataError) as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from err
     typer.echo(f"run folder: {run}")
 
 

@@ -22,29 +22,27 @@ class RunLog:
     """Append-only ``stats.jsonl`` plus TensorBoard scalars when ``tensorboard`` is installed.
 
     On resume, lines past the resumed image count (written by the killed run after its last
-    checkpoint) are dropped first, so the log reads as one uninterrupted run.
+    checkpoint) are dropped first, so the log reads as one uninterrupted run; a fresh start
+    (``resume_from == 0``) empties it.
 
     Args:
         run_dir: the run folder.
-        resume_from: images seen at the resumed checkpoint (None for a fresh run).
+        resume_from: images seen at the resumed checkpoint (0 for a fresh run).
         tensorboard: write ``run_dir/tensorboard`` event files if possible.
     """
 
-    def __init__(self, run_dir: Path, resume_from: int | None = None, tensorboard: bool = True):
+    def __init__(self, run_dir: Path, resume_from: int = 0, tensorboard: bool = True):
         self.path = run_dir / "stats.jsonl"
-        if resume_from is not None and self.path.is_file():
-            keep = [
-                ln
-                for ln in self.path.read_text().splitlines()
-                if json.loads(ln)["images_seen"] <= resume_from
-            ]
+        if self.path.is_file():
+            lines = self.path.read_text().splitlines() if resume_from > 0 else []
+            keep = [ln for ln in lines if json.loads(ln)["images_seen"] <= resume_from]
             atomic_write_bytes(self.path, "".join(ln + "\n" for ln in keep).encode())
         self.tb = None
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_from)
+                self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_from or None)
             except ImportError:
                 warnings.warn("tensorboard is not installed: logging to stats.jsonl only", stacklevel=2)
 

@@ -162,7 +162,7 @@ class Trainer:
     # ----------------------------------------------------------------- loop
     def fit(self) -> None:
         cfg, info = self.cfg, self.info
-        log = RunLog(self.run, resume_from=self.seen or None) if info.main else None
+        log = RunLog(self.run, resume_from=self.seen) if info.main else None
         if info.main and self.seen == 0 and cfg.metrics_images > 0:
             with torch.random.fork_rng(devices=[]):
                 log.write(0, "metrics", self.evaluate(schedule(cfg, 0)))
