@@ -25,7 +25,51 @@ from .types import (
     check_cycle_arrays,
 )
 
+# Generators, the registry and the MONAI transforms import MONAI's transform stack (seconds):
+# they load on first use (PEP 562), so reading data stays quick to import.
+_LAZY = {
+    "DCGANGenerator": ".models",
+    "ProGANGenerator": ".models",
+    "decode_labels": ".models",
+    "from_pretrained": ".models",
+    "save_pretrained": ".models",
+    "load_pretrained": ".pretrained",
+    "SyntheticCycleAugmenter": ".transforms",
+    "SyntheticCycleAugmenterD": ".transforms",
+    "SyntheticCycleAugmenterDict": ".transforms",
+    "SyntheticCycleAugmenterd": ".transforms",
+    "SyntheticCycleMixd": ".transforms",
+    "SyntheticPool": ".transforms",
+    "SyntheticPrepareBatch": ".transforms",
+    "baseline": ".transforms",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cineaug' has no attribute {name!r}")
+
+
 __all__ = [
+    "DCGANGenerator",
+    "ProGANGenerator",
+    "SyntheticCycleAugmenter",
+    "SyntheticCycleAugmenterD",
+    "SyntheticCycleAugmenterDict",
+    "SyntheticCycleAugmenterd",
+    "SyntheticCycleMixd",
+    "SyntheticPool",
+    "SyntheticPrepareBatch",
+    "baseline",
+    "decode_labels",
+    "from_pretrained",
+    "load_pretrained",
+    "save_pretrained",
     "CLASS_NAMES",
     "LV",
     "MYO",
