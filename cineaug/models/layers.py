@@ -145,11 +145,12 @@ def decode_labels(logits: torch.Tensor, allowed: tuple[int, ...] | None = None) 
     """Per-frame class logits ``[N,T,K,H,W]`` -> hard label map uint8 ``[N,T,H,W]``.
 
     Args:
-        logits: generator label output.
+        logits: generator label output (any float dtype; bf16 is decoded without a copy).
         allowed: classes the model was trained to draw (background always); others are never chosen.
     """
-    if allowed is not None:
-        mask = torch.full((logits.shape[2],), float("-inf"), device=logits.device)
-        mask[[0, *allowed]] = 0.0
-        logits = logits.float() + mask.view(1, 1, -1, 1, 1)
-    return logits.argmax(dim=2).to(torch.uint8)  # [N,T,H,W]
+    k = logits.shape[2]
+    keep = [0, *sorted(set(allowed or ()) - {0})] if allowed is not None else list(range(k))
+    if len(keep) == k:
+        return logits.argmax(dim=2).to(torch.uint8)  # [N,T,H,W]
+    index = torch.tensor(keep, device=logits.device)
+    return index[logits.index_select(2, index).argmax(dim=2)].to(torch.uint8)

@@ -96,8 +96,8 @@ def write_simulated_dataset(
         label_set: "acdc" or "sunnybrook".
         size: side of the prepared cycles (``fmt="cache"``).
         fmt: "cache": each cycle through :func:`cineaug.preprocess.prepare_cycle` into a
-            :class:`cineaug.cache.CacheWriter` folder with a ``preview.gif``; "acdc": an ACDC-layout tree of raw NIfTI files
-            (:func:`~cineaug.simulate.export.write_acdc_patient`).
+            :class:`cineaug.cache.CacheWriter` folder with a ``preview.gif``; "acdc": an ACDC-layout
+            tree of raw NIfTI files (:func:`~cineaug.simulate.export.write_acdc_patient`).
         workers: processes; progress: show a tqdm bar.
 
     Returns:

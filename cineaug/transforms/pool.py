@@ -23,7 +23,8 @@ class SyntheticPool:
         generator: a cineaug generator (``g(z, c) -> (image [N,T,H,W], logits [N,T,K,H,W])``, with
             ``latent_dim``, ``class_names`` and ``annotated_classes``), e.g. from ``load_pretrained``.
         batch_size: cycles generated per forward pass (per class buffer).
-        bf16: autocast the forward pass to bfloat16 on CPU (default: on when the CPU runs it).
+        bf16: autocast the forward pass to bfloat16 (default: on when the CPU runs it; the
+            generator's weights then move to channels_last, which the CPU's bf16 convs want).
         seed: seed of the latent draws.
 
     Example:
@@ -36,6 +37,8 @@ class SyntheticPool:
         self.batch_size = int(batch_size)
         self.device = next(generator.parameters()).device
         self.bf16 = (self.device.type == "cpu") if bf16 is None else bf16
+        if self.bf16 and self.device.type == "cpu":
+            generator.to(memory_format=torch.channels_last)  # measured 1.7x with bf16 convs on CPU
         self.class_names: tuple[str, ...] = tuple(getattr(generator, "class_names", ()))
         self.annotated_classes: tuple[int, ...] = tuple(getattr(generator, "annotated_classes", (1, 2, 3)))
         self._rng = torch.Generator()
