@@ -1,6 +1,7 @@
-"""MONAI transforms for cycles: synthetic cycles from a generator, and augmentation baselines."""
+"""MONAI transforms for cycles: synthetic cycles from a generator, baselines, cycles to frames."""
 
 from .baselines import BASELINES, baseline
+from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
 from .pool import SyntheticPool
 from .synthetic import (
@@ -12,6 +13,8 @@ from .synthetic import (
 
 __all__ = [
     "BASELINES",
+    "LabeledFramesd",
+    "RandFramed",
     "SyntheticCycleAugmenter",
     "SyntheticCycleAugmenterD",
     "SyntheticCycleAugmenterDict",
