@@ -217,3 +217,20 @@ def test_train_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None
         (run / name).write_text("{}")
     res = CliRunner().invoke(app, ["train", "--preset", "progan64-small", "--simulate", "--out", str(run)])
     assert res.exit_code == 2 and "--resume" in res.output
+
+
+def test_nifti_samples_read_back_with_the_project_convention(tmp_path):
+    import numpy as np
+
+    from cineaug.io import read_nifti
+    from cineaug.training.sample import to_cine_cycles, write_nifti
+
+    image = np.linspace(-1, 1, 20 * 8 * 6, dtype=np.float32).reshape(1, 20, 8, 6)
+    label = (np.arange(20 * 8 * 6).reshape(1, 20, 8, 6) % 4).astype(np.uint8)
+    (cycle,) = to_cine_cycles(image, label, np.zeros(1, int), [], 2.5, "test")
+    write_nifti(tmp_path, cycle)
+    (back,) = read_nifti(
+        tmp_path / f"{cycle.subject}_image.nii.gz", label_path=tmp_path / f"{cycle.subject}_label.nii.gz"
+    )
+    np.testing.assert_allclose(back.image, cycle.image, atol=1e-6)
+    np.testing.assert_array_equal(back.label, cycle.label)

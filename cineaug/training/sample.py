@@ -102,11 +102,12 @@ def to_cine_cycles(
 
 
 def write_nifti(path: Path, cycle: CineCycle) -> None:
-    """``<subject>_image.nii.gz`` and ``<subject>_label.nii.gz`` as ``[H,W,1,T]`` volumes."""
-    sx, sy = cycle.spacing
-    affine = np.diag([sx, sy, 1.0, 1.0])
+    """``<subject>_image.nii.gz`` and ``<subject>_label.nii.gz`` as ``[W,H,1,T]`` volumes, in the
+    project's NIfTI convention ``data[col, row, z, t] = image[t][row, col]`` (what ``read_nifti`` reads)."""
+    row_mm, col_mm = cycle.spacing
+    affine = np.diag([col_mm, row_mm, 1.0, 1.0])
     for name, arr in (("image", cycle.image), ("label", cycle.label)):
-        vol = np.transpose(arr, (1, 2, 0))[:, :, None, :]  # [H,W,1,T]
+        vol = np.transpose(arr, (2, 1, 0))[:, :, None, :]  # [W,H,1,T]
         nib.save(nib.Nifti1Image(np.ascontiguousarray(vol), affine), path / f"{cycle.subject}_{name}.nii.gz")
 
 
