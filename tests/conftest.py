@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from cineaug.models.progan import ProGANGenerator
 from cineaug.types import LV, MYO, CineCycle, LabelSource
 
 DATA = Path(__file__).parent / "data"
@@ -98,3 +100,15 @@ def disk_cycle(
         label_source=np.where(flags, LabelSource.EXPERT, LabelSource.NONE).astype(np.uint8),
     )
     return cycle, full_label
+
+
+GENERATOR_SIZE = 16
+
+
+@pytest.fixture(scope="session")
+def generator() -> ProGANGenerator:
+    """A tiny, randomly initialised conditional generator of 16 px cycles (classes NOR, DCM)."""
+    torch.manual_seed(0)
+    return ProGANGenerator(
+        resolution=GENERATOR_SIZE, fmap_base=128, fmap_max=16, latent_dim=8, class_names=("NOR", "DCM")
+    )

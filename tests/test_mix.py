@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import GENERATOR_SIZE as SIZE
 from monai.data import DataLoader, MetaTensor
 from monai.engines import SupervisedTrainer
 
-from cineaug.models.progan import ProGANGenerator
 from cineaug.transforms import SyntheticCycleMixd, SyntheticPrepareBatch
-
-SIZE = 16
-
-
-@pytest.fixture(scope="module")
-def generator() -> ProGANGenerator:
-    torch.manual_seed(0)
-    return ProGANGenerator(
-        resolution=SIZE, fmap_base=128, fmap_max=16, latent_dim=8, class_names=("NOR", "DCM")
-    )
 
 
 def batch(b: int, frames: int = 20) -> dict:

@@ -5,25 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import GENERATOR_SIZE as SIZE
 from monai.data import CacheDataset, DataLoader, MetaTensor
 from monai.data.meta_obj import set_track_meta
 from monai.transforms import Compose, Lambdad, MapTransform, RandAffined, RandomizableTransform
 from monai.utils import TransformBackends, set_determinism
 
-from cineaug.models.progan import ProGANGenerator
 from cineaug.transforms import SyntheticCycleAugmenter, SyntheticCycleAugmenterd, SyntheticPool
 from cineaug.transforms.synthetic import SYNTHETIC_META, SyntheticCycleAugmenterD, SyntheticCycleAugmenterDict
 from cineaug.types import LabelSource
-
-SIZE = 16
-
-
-@pytest.fixture(scope="module")
-def generator() -> ProGANGenerator:
-    torch.manual_seed(0)
-    return ProGANGenerator(
-        resolution=SIZE, fmap_base=128, fmap_max=16, latent_dim=8, class_names=("NOR", "DCM")
-    )
 
 
 def sample(i: int = 0, pathology: str = "NOR") -> dict:

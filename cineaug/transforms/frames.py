@@ -28,16 +28,8 @@ def _labeled_frames(d: Mapping[Hashable, Any], key: str, n_frames: int) -> np.nd
     return idx
 
 
-class RandFramed(Randomizable, MapTransform):
-    """Replace each cycle key ``[T,H,W]`` by one random labelled frame ``[1,H,W]`` (same frame for all keys).
-
-    Args:
-        keys: e.g. ``("image", "label")``.
-        labeled_key: per-frame flags (all frames when absent).
-        frame_key: where the chosen frame index is written.
-    """
-
-    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+class _FramesTransform(MapTransform):
+    """Keys to slice, where the labelled-frame flags are, where to write the frame index."""
 
     def __init__(
         self,
@@ -48,7 +40,20 @@ class RandFramed(Randomizable, MapTransform):
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         self.labeled_key, self.frame_key = labeled_key, frame_key
-        self._frame = 0
+
+
+class RandFramed(Randomizable, _FramesTransform):
+    """Replace each cycle key ``[T,H,W]`` by one random labelled frame ``[1,H,W]`` (the same for all keys).
+
+    Args:
+        keys: e.g. ``("image", "label")``.
+        labeled_key: per-frame flags (all frames when absent).
+        frame_key: where the chosen frame index is written.
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    _frame = 0
 
     def randomize(self, candidates: np.ndarray) -> None:
         self._frame = int(candidates[self.R.randint(len(candidates))])
@@ -65,18 +70,8 @@ class RandFramed(Randomizable, MapTransform):
         return d
 
 
-class LabeledFramesd(MapTransform, MultiSampleTrait):
+class LabeledFramesd(_FramesTransform, MultiSampleTrait):
     """Every labelled frame of a cycle as its own sample ``[1,H,W]`` (a list of dicts)."""
-
-    def __init__(
-        self,
-        keys: KeysCollection,
-        labeled_key: str = "labeled",
-        frame_key: str = "frame",
-        allow_missing_keys=False,
-    ):
-        MapTransform.__init__(self, keys, allow_missing_keys)
-        self.labeled_key, self.frame_key = labeled_key, frame_key
 
     def __call__(self, data: Mapping[Hashable, Any]) -> list[dict[Hashable, Any]]:
         d = dict(data)
