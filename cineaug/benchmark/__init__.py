@@ -1,0 +1,29 @@
+"""The downstream segmentation benchmark: a fixed frame-wise protocol x augmentation arms x seeds x sizes.
+
+Example:
+    >>> from cineaug.benchmark import run_benchmark                                     # doctest: +SKIP
+    >>> run_benchmark("sim-train/", "sim-test/", ["none", "synthetic"], [2, 4], [0, 1, 2], "bench/",
+    ...               generator="progan-sim-64")                                       # doctest: +SKIP
+"""
+
+from .arms import ARMS, BASELINE_ARMS, needs_generator, training_transform
+from .report import paired_tests, read_results, render_report
+from .runner import run_benchmark
+from .segmentation import Protocol, fold_unannotated, score, scored_frames, segmentation_loss, train_model
+
+__all__ = [
+    "ARMS",
+    "BASELINE_ARMS",
+    "Protocol",
+    "fold_unannotated",
+    "needs_generator",
+    "paired_tests",
+    "read_results",
+    "render_report",
+    "run_benchmark",
+    "score",
+    "scored_frames",
+    "segmentation_loss",
+    "train_model",
+    "training_transform",
+]

@@ -1,0 +1,271 @@
+"""``render_report``: Markdown + self-contained HTML from ``results.jsonl`` and the saved artefacts alone.
+
+Contents: Dice against training-set size per arm (mean ± sd over seeds), a table, a paired test
+of each arm against the best baseline arm, a montage of example predictions, the GIF of synthetic
+cycles, and the wall time.
+
+The paired test is the Wilcoxon signed-rank test (two-sided, ``scipy.stats.wilcoxon``) on the mean
+Dice over classes, pairing runs of the same training-set size and seed (same subjects, same
+initial weights): it assumes no normality, which a handful of pairs cannot show.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import wilcoxon  # noqa: E402
+
+from ..viz import overlay_cycle  # noqa: E402
+from .arms import ARMS, BASELINE_ARMS  # noqa: E402
+
+CLASSES = ("rv", "myocardium", "lv")
+Block = tuple[str, Any]  # ("h"|"p", text), ("table", (header, rows)), ("img", file name)
+
+
+def read_results(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """The runs of ``out/results.jsonl`` (NaN restored for unscored values)."""
+    rows = [json.loads(line) for line in (Path(out) / "results.jsonl").read_text().splitlines() if line]
+    return [{k: (math.nan if v is None and k != "held_out" else v) for k, v in r.items()} for r in rows]
+
+
+def _arms(rows: list[dict[str, Any]]) -> list[str]:
+    present = {r["arm"] for r in rows}
+    return [a for a in ARMS if a in present] + sorted(present - set(ARMS))
+
+
+def _stat(rows: list[dict[str, Any]], arm: str, size: int, key: str) -> tuple[float, float, int]:
+    v = np.array([r[key] for r in rows if r["arm"] == arm and r["size"] == size], float)
+    v = v[~np.isnan(v)]
+    return (
+        (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
+        if len(v)
+        else (math.nan, 0.0, 0)
+    )
+
+
+def _plot(rows: list[dict[str, Any]], path: Path) -> None:
+    keys = ["dice_mean"] + [f"dice_{c}" for c in CLASSES if any(not math.isnan(r[f"dice_{c}"]) for r in rows)]
+    sizes = sorted({r["size"] for r in rows})
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for arm in _arms(rows):
+            stats = [_stat(rows, arm, s, key) for s in sizes]
+            mean, sd = np.array([m for m, _, _ in stats]), np.array([s for _, s, _ in stats])
+            ax.errorbar(
+                sizes,
+                mean,
+                yerr=sd,
+                marker="o",
+                capsize=3,
+                label=arm,
+                ls="--" if arm in BASELINE_ARMS else "-",
+            )
+        ax.set(
+            xscale="log", xticks=sizes, xlabel="training subjects", ylabel="Dice", title=key.replace("_", " ")
+        )
+        ax.set_xticklabels([str(s) for s in sizes])
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "arm",
+        "size",
+        "runs",
+        "Dice mean",
+        *[f"Dice {c}" for c in CLASSES],
+        "HD95 mean (mm)",
+        "train s",
+    ]
+    body = []
+    for arm in _arms(rows):
+        for size in sorted({r["size"] for r in rows}):
+            m, sd, n = _stat(rows, arm, size, "dice_mean")
+            if n == 0:
+                continue
+            cells = [f"{_stat(rows, arm, size, f'dice_{c}')[0]:.3f}" for c in CLASSES]
+            hd = _stat(rows, arm, size, "hd95_mean")
+            secs = _stat(rows, arm, size, "train_seconds")[0]
+            body.append(
+                [
+                    arm,
+                    str(size),
+                    str(n),
+                    f"{m:.3f} ± {sd:.3f}",
+                    *cells,
+                    f"{hd[0]:.2f} ± {hd[1]:.2f}",
+                    f"{secs:.0f}",
+                ]
+            )
+    return header, body
+
+
+def paired_tests(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]]]:
+    """Each non-best arm against the best baseline arm (highest mean Dice), over matched size x seed pairs.
+
+    Returns:
+        The reference arm (None without baseline runs) and rows ``[arm, pairs, mean difference, p]``.
+    """
+    by_run = {(r["arm"], r["size"], r["seed"]): r["dice_mean"] for r in rows}
+    baselines = [a for a in _arms(rows) if a in BASELINE_ARMS]
+    if not baselines:
+        return None, []
+    best = max(baselines, key=lambda a: np.nanmean([v for (b, _, _), v in by_run.items() if b == a]))
+    out = []
+    for arm in _arms(rows):
+        if arm == best:
+            continue
+        pairs = [
+            (v, by_run[(best, s, k)])
+            for (a, s, k), v in by_run.items()
+            if a == arm and (best, s, k) in by_run
+        ]
+        diff = np.array([a - b for a, b in pairs if not (math.isnan(a) or math.isnan(b))])
+        p = float(wilcoxon(diff).pvalue) if len(diff) and np.any(diff != 0) else math.nan
+        mean = f"{diff.mean():+.3f}" if len(diff) else "n/a"
+        out.append([arm, str(len(diff)), mean, "n/a" if math.isnan(p) else f"{p:.3g}"])
+    return best, out
+
+
+def _montage(out: Path, rows: list[dict[str, Any]], path: Path) -> bool:
+    size, seed = max(r["size"] for r in rows), min(r["seed"] for r in rows)
+    files = [(a, out / "predictions" / f"{a}-n{size}-s{seed}.npz") for a in _arms(rows)]
+    files = [(a, f) for a, f in files if f.is_file()]
+    if not files:
+        return False
+    first = np.load(files[0][1])
+    image = first["image"].astype(np.float32)  # [K,H,W]
+    columns = [("image", overlay_cycle(image)), ("truth", overlay_cycle(image, first["truth"]))]
+    columns += [(a, overlay_cycle(image, np.load(f)["pred"])) for a, f in files]
+    k = len(image)
+    fig, axes = plt.subplots(k, len(columns), figsize=(1.6 * len(columns), 1.6 * k + 0.4), squeeze=False)
+    for j, (title, clip) in enumerate(columns):
+        for i in range(k):
+            axes[i][j].imshow(clip[i])
+            axes[i][j].axis("off")
+        axes[0][j].set_title(title, fontsize=7)
+    fig.suptitle(f"test frames, {size} training subjects, seed {seed}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _markdown(blocks: list[Block]) -> str:
+    parts = []
+    for kind, value in blocks:
+        if kind == "h":
+            parts.append(f"## {value}")
+        elif kind == "p":
+            parts.append(value)
+        elif kind == "img":
+            parts.append(f"![{value}]({value})")
+        else:
+            header, body = value
+            lines = [header, ["---"] * len(header), *body]
+            parts.append("\n".join("| " + " | ".join(cells) + " |" for cells in lines))
+    return "# Segmentation benchmark\n\n" + "\n\n".join(parts) + "\n"
+
+
+def _html(blocks: list[Block], out: Path) -> str:
+    parts = []
+    for kind, value in blocks:
+        if kind == "h":
+            parts.append(f"<h2>{html.escape(value)}</h2>")
+        elif kind == "p":
+            parts.append(f"<p>{html.escape(value)}</p>")
+        elif kind == "img":
+            mime = "image/gif" if value.endswith(".gif") else "image/png"
+            data = base64.b64encode((out / value).read_bytes()).decode()
+            parts.append(f'<img alt="{value}" src="data:{mime};base64,{data}">')
+        else:
+            header, body = value
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
+            parts.append(f"<table><tr>{head}</tr>{rows}</table>")
+    style = "body{font-family:sans-serif;max-width:1100px;margin:auto}"
+    style += "td,th{padding:2px 8px;border:1px solid #ccc}"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>cineaug benchmark</title>"
+        f"<style>{style}</style></head><body><h1>Segmentation benchmark</h1>{''.join(parts)}</body></html>\n"
+    )
+
+
+def render_report(out: str | os.PathLike) -> Path:
+    """Write ``report.md`` and ``report.html`` (images embedded) into ``out`` from its saved results.
+
+    Reads ``results.jsonl`` and, when present, ``benchmark.json``, ``predictions/*.npz`` and
+    ``synthetic_cycles.gif``; writes ``dice_vs_size.png`` and ``predictions.png``.
+
+    Returns:
+        The path of ``report.md``.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    rows = read_results(out)
+    if not rows:
+        raise ValueError(f"{out / 'results.jsonl'} holds no runs")
+    meta_path = out / "benchmark.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    blocks: list[Block] = [("h", "Setup")]
+    if meta:
+        proto = meta["protocol"]
+        blocks.append(
+            (
+                "p",
+                f"Training data {meta['train_data']}; test: {meta['test_data'] or meta['test_split']}. "
+                f"MONAI 2D UNet {tuple(proto['channels'])} on frames, DiceCE loss (unannotated classes "
+                f"folded into background), AdamW lr {proto['lr']} with polynomial decay, "
+                f"{proto['steps']} steps of {proto['batch_size']} frames, "
+                f"at most {proto['max_test_frames']} scored test frames. "
+                f"Generator: {meta['generator'] or 'none'}."
+                + (
+                    f" Skipped (no generator): {', '.join(meta['skipped_arms'])}."
+                    if meta["skipped_arms"]
+                    else ""
+                ),
+            )
+        )
+    train_total = sum(r["train_seconds"] for r in rows)
+    wall = f"{meta['wall_seconds']:.0f} s in all" if meta else "wall time not recorded"
+    blocks.append(
+        ("p", f"{len(rows)} runs; benchmark wall time {wall}, of which training {train_total:.0f} s.")
+    )
+    _plot(rows, out / "dice_vs_size.png")
+    blocks += [("h", "Dice against training-set size (mean ± sd over seeds)"), ("img", "dice_vs_size.png")]
+    blocks += [("h", "Results"), ("table", _table(rows))]
+    best, tests = paired_tests(rows)
+    if best is not None:
+        blocks += [
+            ("h", f"Paired test against the best baseline ({best})"),
+            (
+                "p",
+                "Wilcoxon signed-rank, two-sided, on mean Dice over classes, pairs matched on size and seed.",
+            ),
+            ("table", (["arm", "pairs", f"mean Dice - {best}", "p"], tests)),
+        ]
+    if _montage(out, rows, out / "predictions.png"):
+        blocks += [("h", "Example predictions (contours)"), ("img", "predictions.png")]
+    if (out / "synthetic_cycles.gif").is_file():
+        blocks += [("h", "Synthetic cycles used"), ("img", "synthetic_cycles.gif")]
+    blocks.append(("p", f"Report rendered in {time.perf_counter() - start:.1f} s."))
+    (out / "report.html").write_text(_html(blocks, out))
+    (out / "report.md").write_text(_markdown(blocks))
+    print(f"report: {out / 'report.md'} ({wall}; rendered in {time.perf_counter() - start:.1f} s)")
+    return out / "report.md"

@@ -1,0 +1,180 @@
+"""``run_benchmark``: arms x training-set sizes x seeds under the fixed protocol, then the report.
+
+Splits are by subject. For a (size, seed) pair every arm trains on the same subjects (drawn with
+``seed``; the subsets are nested over sizes), so arms are compared on matched pairs. Test subjects
+never train: either a separate test cache (the simulator: other seeds) or, without one,
+leave-one-subject-out folds of the training cache (Sunnybrook: seed ``s`` holds out subject ``s``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data import CycleDataset
+from ..transforms import SyntheticPool
+from ..viz import save_cycles_gif
+from .arms import ARMS, needs_generator, training_transform
+from .report import render_report
+from .segmentation import Frames, Protocol, predict, score, scored_frames, train_model
+
+RESULTS = "results.jsonl"
+META = "benchmark.json"
+PREDICTIONS = "predictions"
+SYNTHETIC_GIF = "synthetic_cycles.gif"
+N_EXAMPLES = 4  # test frames kept per run for the report's montage
+
+
+def _samples(ds: CycleDataset) -> list[dict[str, Any]]:
+    return [ds[i] for i in range(len(ds))]
+
+
+def _clean(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _save_examples(path: Path, frames: Frames, pred: torch.Tensor) -> None:
+    idx = np.unique(np.linspace(0, len(frames.keys) - 1, N_EXAMPLES).round().astype(int))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        image=frames.image[idx, 0].numpy().astype(np.float16),  # [K,H,W]
+        truth=frames.label[idx, 0].numpy().astype(np.uint8),
+        pred=pred[idx, 0].numpy().astype(np.uint8),
+        keys=np.array([frames.keys[i] for i in idx]),
+    )
+
+
+def _synthetic_gif(out: Path, generator: nn.Module, n: int = 8) -> None:
+    pool = SyntheticPool(generator, batch_size=n)
+    pool.reseed(0)
+    cycles = [pool.take(i % pool.n_classes if pool.n_classes else None) for i in range(n)]
+    save_cycles_gif(
+        out / SYNTHETIC_GIF, [c[0].float().numpy() for c in cycles], [c[1].numpy() for c in cycles]
+    )
+
+
+def run_benchmark(
+    train_data: str | os.PathLike,
+    test_data: str | os.PathLike | None,
+    arms: Sequence[str],
+    sizes: Sequence[int],
+    seeds: Sequence[int],
+    out: str | os.PathLike,
+    generator: nn.Module | str | os.PathLike | None = None,
+    steps: int | None = None,
+    progress: bool = True,
+    protocol: Protocol | None = None,
+) -> Path:
+    """Train and score one segmentation model per arm x size x seed; write results and the report.
+
+    Args:
+        train_data: prepared cache to draw training subjects from.
+        test_data: prepared cache of other subjects to score on; None: leave-one-subject-out folds
+            of ``train_data`` (seed ``s`` holds out its ``s``-th subject, modulo the count).
+        arms: names from :data:`~cineaug.benchmark.arms.ARMS`; synthetic arms are skipped, with a
+            warning, when ``generator`` is None.
+        sizes: training-set sizes in subjects (e.g. 2, 4, 8, 16).
+        seeds: one run per seed (weights, subjects drawn, augmentation draws).
+        out: folder for ``results.jsonl`` (one line per run), ``benchmark.json``, the example
+            predictions and ``report.md`` / ``report.html``; an old ``results.jsonl`` is replaced.
+        generator: a generator module, or a shipped name / model folder for :func:`cineaug.load_pretrained`.
+        steps: optimiser steps per run (overrides ``protocol.steps``).
+        progress: show a tqdm bar over runs.
+        protocol: the fixed protocol (default :class:`Protocol`).
+
+    Returns:
+        ``out`` as a Path.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    protocol = protocol or Protocol()
+    if steps is not None:
+        protocol = Protocol(**{**protocol.to_dict(), "steps": steps})
+    model_name = None
+    if isinstance(generator, (str, os.PathLike)):
+        from ..pretrained import load_pretrained
+
+        model_name, generator = str(generator), load_pretrained(generator)
+    run_arms = [a for a in arms if generator is not None or not needs_generator(a)]
+    skipped = [a for a in arms if a not in run_arms]
+    if skipped:
+        warnings.warn(f"no generator given: skipping the synthetic arms {', '.join(skipped)}", stacklevel=2)
+    for arm in run_arms:
+        training_transform(arm, generator)  # fail early on an unknown arm
+
+    train_ds = CycleDataset(train_data)
+    test_ds = CycleDataset(test_data) if test_data is not None else None
+    subjects = train_ds.subjects
+    if test_ds is not None and set(subjects) & set(test_ds.subjects):
+        raise ValueError(
+            f"test subjects also in the training data: {sorted(set(subjects) & set(test_ds.subjects))}"
+        )
+    pool = len(subjects) - (test_ds is None)
+    if max(sizes) > pool:
+        raise ValueError(f"size {max(sizes)} > {pool} subjects available for training")
+    fixed_frames = scored_frames(_samples(test_ds), protocol.max_test_frames) if test_ds else None
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(protocol.threads)
+    torch.set_flush_denormal(True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RESULTS).unlink(missing_ok=True)
+    if generator is not None:
+        _synthetic_gif(out, generator)
+    bar = tqdm(total=len(run_arms) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")
+    try:
+        for seed in seeds:
+            held_out = None if test_ds is not None else subjects[seed % len(subjects)]
+            frames = fixed_frames or scored_frames(
+                _samples(train_ds.subset([held_out])), protocol.max_test_frames
+            )
+            order = [s for s in np.random.default_rng(seed).permutation(subjects) if s != held_out]
+            for size in sizes:
+                chosen = [str(s) for s in order[:size]]
+                samples = _samples(train_ds.subset(chosen))
+                for arm in run_arms:
+                    bar.set_postfix_str(f"{arm} n={size} seed={seed}")
+                    model, seconds = train_model(samples, training_transform(arm, generator), protocol, seed)
+                    pred = predict(model, frames.image)
+                    _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
+                    row = {"arm": arm, "size": size, "seed": seed, **score(pred, frames)}
+                    row.update(
+                        train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys)
+                    )
+                    row.update(subjects=chosen, held_out=held_out)
+                    with open(out / RESULTS, "a") as fh:
+                        fh.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
+                    bar.update()
+    finally:
+        bar.close()
+        torch.set_num_threads(threads)
+    meta = {
+        "train_data": str(train_data),
+        "test_data": None if test_data is None else str(test_data),
+        "test_split": "separate cache" if test_ds is not None else "leave-one-subject-out by seed",
+        "arms": run_arms,
+        "skipped_arms": skipped,
+        "sizes": list(sizes),
+        "seeds": list(seeds),
+        "generator": model_name or (type(generator).__name__ if generator is not None else None),
+        "protocol": protocol.to_dict(),
+        "wall_seconds": round(time.perf_counter() - start, 1),
+    }
+    (out / META).write_text(json.dumps(meta, indent=2) + "\n")
+    render_report(out)
+    return out
+
+
+__all__ = ["ARMS", "run_benchmark"]

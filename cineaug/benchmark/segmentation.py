@@ -1,0 +1,223 @@
+"""The fixed segmentation protocol: a small MONAI 2D UNet on frames, one loss, optimiser and evaluation.
+
+Every benchmark arm trains with this protocol; only the training transform differs (see
+:mod:`cineaug.benchmark.arms`). Frames rather than 2D+t cycles: labels exist per frame (Sunnybrook's
+expert contours are at ED and ES only, the rest is propagated), and a frame model is what the
+downstream users of these data sets train, so the augmentation effect is measured where it is used.
+
+What a source did not annotate is never penalised nor scored:
+
+- loss: the logits of classes a sample's source does not annotate are *folded into background*
+  (marginal loss): background probability = p(bg) + p(unannotated), because a label of 0 there
+  means "background or an unannotated class". Synthetic samples annotate what the generator does.
+- metrics: Dice and HD95 per class (MONAI's ``DiceMetric``, ``HausdorffDistanceMetric(percentile=95)``)
+  only on frames whose labels are exact (expert, partly expert, or simulated: never propagated or
+  generated) and only for classes the test source annotates.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from monai.data import set_track_meta
+from monai.losses import DiceCELoss
+from monai.metrics import DiceMetric, HausdorffDistanceMetric
+from monai.networks.nets import UNet
+from monai.utils import set_determinism
+
+from ..types import ALL_CLASSES, CLASS_NAMES, LabelSource
+
+SCORED_SOURCES = (LabelSource.EXPERT, LabelSource.EXPERT_PARTIAL, LabelSource.SIMULATED)
+"""Label sources whose frames are scored (exact labels)."""
+FOLDED = -1.0e4  # logit given to an unannotated class after folding it into background
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The fixed training protocol shared by all arms (sized for ~35 s per run on 2 CPU cores at 64 px)."""
+
+    steps: int = 250  # optimiser steps (iterations), not epochs: equal work for every arm and size
+    batch_size: int = 16  # frames per step
+    channels: tuple[int, ...] = (16, 32, 64, 128)  # UNet feature maps per level
+    lr: float = 2e-3  # AdamW initial learning rate, polynomial decay (power 0.9) to 0 as nnU-Net
+    weight_decay: float = 1e-4  # AdamW weight decay
+    max_test_frames: int = 200  # scored test frames, evenly spaced over the test set (fixed across runs)
+    threads: int = 2  # torch CPU threads
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_model(protocol: Protocol) -> UNet:
+    """The protocol's UNet: ``[B,1,H,W]`` frame -> ``[B,4,H,W]`` logits (ACDC classes)."""
+    return UNet(
+        spatial_dims=2,
+        in_channels=1,
+        out_channels=len(CLASS_NAMES),
+        channels=protocol.channels,
+        strides=(2,) * (len(protocol.channels) - 1),
+        num_res_units=1,
+    )
+
+
+def fold_unannotated(logits: torch.Tensor, annotated: torch.Tensor) -> torch.Tensor:
+    """Fold the classes a sample's source does not annotate into background.
+
+    Args:
+        logits: ``[B,C,H,W]``.
+        annotated: ``[B,C]`` bool, True where the source annotates the class (background always).
+
+    Returns:
+        ``[B,C,H,W]`` logits whose softmax gives background ``p(bg) + sum p(unannotated)`` and 0 to
+        unannotated classes (the softmax of the original logits otherwise).
+    """
+    keep = annotated[:, 1:, None, None].to(logits.device)  # [B,C-1,1,1] foreground classes
+    fg = logits[:, 1:]  # [B,C-1,H,W]
+    background = torch.logsumexp(
+        torch.cat([logits[:, :1], torch.where(keep, FOLDED, fg)], dim=1), dim=1, keepdim=True
+    )  # [B,1,H,W]: log(e^bg + sum of unannotated e^c)
+    return torch.cat([background, torch.where(keep, fg, FOLDED)], dim=1)
+
+
+def segmentation_loss(logits: torch.Tensor, label: torch.Tensor, annotated: torch.Tensor) -> torch.Tensor:
+    """MONAI ``DiceCELoss`` (softmax, one-hot labels) on logits with unannotated classes folded away.
+
+    Args:
+        logits: ``[B,4,H,W]``; label: ``[B,1,H,W]`` integer ACDC labels; annotated: ``[B,4]`` bool.
+    """
+    return DiceCELoss(to_onehot_y=True, softmax=True)(fold_unannotated(logits, annotated), label)
+
+
+@dataclass
+class Frames:
+    """A fixed stack of scored test frames."""
+
+    image: torch.Tensor  # [N,1,H,W] float32 in [-1,1]
+    label: torch.Tensor  # [N,1,H,W] int64 ACDC labels
+    annotated: torch.Tensor  # [N,4] bool, classes the frame's source annotates
+    spacing: torch.Tensor  # [N,2] mm
+    keys: list[str]  # "cycle key@frame"
+
+
+def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int) -> Frames:
+    """The frames to score: labelled with exact labels (:data:`SCORED_SOURCES`), at most ``max_frames``.
+
+    Args:
+        samples: cycle samples (:func:`cineaug.data.cycle_to_sample`).
+        max_frames: when there are more candidates, keep ``max_frames`` evenly spaced ones (deterministic).
+    """
+    scored = torch.tensor([int(s) for s in SCORED_SOURCES])
+    where = [
+        (i, int(t))
+        for i, s in enumerate(samples)
+        for t in torch.nonzero(s["labeled"] & torch.isin(s["label_source"].long(), scored)).flatten()
+    ]
+    if not where:
+        raise ValueError("no test frame with expert or simulated labels to score")
+    if len(where) > max_frames:
+        where = [where[j] for j in np.unique(np.linspace(0, len(where) - 1, max_frames).round().astype(int))]
+    return Frames(
+        image=torch.stack([samples[i]["image"][t : t + 1] for i, t in where]).float(),
+        label=torch.stack([samples[i]["label"][t : t + 1] for i, t in where]).long(),
+        annotated=torch.stack([samples[i]["annotated"] for i, _ in where]),
+        spacing=torch.stack([samples[i]["spacing"] for i, _ in where]),
+        keys=[f"{samples[i]['key']}@{t}" for i, t in where],
+    )
+
+
+def _batch(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    image = torch.stack([torch.as_tensor(d["image"]).float() for d in items])  # [B,1,H,W]
+    label = torch.stack([torch.as_tensor(d["label"]).round().long() for d in items])  # [B,1,H,W]
+    annotated = torch.stack([torch.as_tensor(d["annotated"]).bool() for d in items])  # [B,4]
+    return image, label, annotated
+
+
+def train_model(
+    samples: Sequence[dict[str, Any]],
+    transform: Callable[[dict[str, Any]], dict[str, Any]],
+    protocol: Protocol,
+    seed: int,
+) -> tuple[UNet, float]:
+    """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
+
+    Args:
+        samples: training cycle samples (kept in memory; each step draws ``batch_size`` with replacement).
+        transform: the arm's training transform, cycle sample -> frame sample ``[1,H,W]``; reseeded
+            with ``seed`` when it has ``set_random_state``.
+        protocol: the fixed protocol.
+        seed: seeds the weights, the sample order and the transform.
+
+    Returns:
+        The trained model (eval mode) and the training time in seconds.
+    """
+    set_determinism(seed)
+    if hasattr(transform, "set_random_state"):
+        transform.set_random_state(seed)
+    rng = np.random.default_rng(seed)
+    model = build_model(protocol)
+    opt = torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
+    schedule = torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=protocol.steps, power=0.9)
+    model.train()
+    start = time.perf_counter()
+    set_track_meta(False)  # plain tensors: faster transforms, nothing here reads the metadata
+    try:
+        for _ in range(protocol.steps):
+            picks = rng.integers(len(samples), size=protocol.batch_size)
+            image, label, annotated = _batch([transform(samples[i]) for i in picks])
+            loss = segmentation_loss(model(image), label, annotated)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+    finally:
+        set_track_meta(True)
+    return model.eval(), time.perf_counter() - start
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, image: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """Argmax labels ``[N,1,H,W]`` (int64) of frames ``[N,1,H,W]``."""
+    model.eval()
+    return torch.cat(
+        [model(image[i : i + chunk]).argmax(1, keepdim=True) for i in range(0, len(image), chunk)]
+    )
+
+
+def score(pred: torch.Tensor, frames: Frames) -> dict[str, float]:
+    """Per-class Dice and HD95 (mm) means over the frames, for annotated classes only.
+
+    A class absent from a frame's truth is not scored there (MONAI's ``ignore_empty``); a class present
+    in the truth but missing from the prediction gets Dice 0 and HD95 = the frame's diagonal (worst case).
+
+    Returns:
+        ``dice_<class>``, ``hd95_<class>`` for rv, myocardium and lv (NaN when never scored) and
+        ``dice_mean``, ``hd95_mean`` over the scored classes.
+    """
+    n = len(CLASS_NAMES)
+    p1 = torch.nn.functional.one_hot(pred[:, 0], n).permute(0, 3, 1, 2).float()  # [N,4,H,W]
+    y1 = torch.nn.functional.one_hot(frames.label[:, 0], n).permute(0, 3, 1, 2).float()
+    dice = DiceMetric(include_background=False, reduction="none")(p1, y1)  # [N,3]
+    spacing = [tuple(float(v) for v in s) for s in frames.spacing]
+    with warnings.catch_warnings():  # empty truth / prediction: handled below
+        warnings.simplefilter("ignore")
+        hd = HausdorffDistanceMetric(percentile=95, reduction="none")(p1, y1, spacing=spacing)  # [N,3]
+    h, w = pred.shape[-2:]
+    diagonal = torch.sqrt((h * frames.spacing[:, 0]) ** 2 + (w * frames.spacing[:, 1]) ** 2)  # [N]
+    missed = y1[:, 1:].flatten(2).any(-1) & ~p1[:, 1:].flatten(2).any(-1)  # [N,3]
+    hd = torch.where(missed, diagonal[:, None].expand_as(hd), hd)
+    unscored = ~frames.annotated[:, 1:]
+    dice[unscored], hd[unscored] = float("nan"), float("nan")
+    out: dict[str, float] = {}
+    for metric, values in (("dice", dice), ("hd95", hd)):
+        for c in ALL_CLASSES:
+            col = values[:, c - 1]
+            out[f"{metric}_{CLASS_NAMES[c]}"] = float(col.nanmean()) if (~col.isnan()).any() else float("nan")
+        means = [out[f"{metric}_{CLASS_NAMES[c]}"] for c in ALL_CLASSES]
+        out[f"{metric}_mean"] = float(np.nanmean(means)) if not np.isnan(means).all() else float("nan")
+    return out

@@ -1,0 +1,166 @@
+"""The segmentation benchmark on a tiny cache of easy 32 px disk cycles (seconds, 1 thread)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cineaug import CacheWriter, CineCycle, LabelSource
+from cineaug.benchmark import (
+    Protocol,
+    fold_unannotated,
+    paired_tests,
+    read_results,
+    render_report,
+    run_benchmark,
+    score,
+    scored_frames,
+    train_model,
+    training_transform,
+)
+from cineaug.data import CycleDataset
+from cineaug.models import ProGANGenerator
+
+SIZE = 32
+PROTOCOL = Protocol(steps=30, batch_size=8, channels=(8, 16), lr=1e-2, max_test_frames=40, threads=1)
+
+
+def disk_cycle(subject: str, seed: int, sunnybrook: bool = False) -> CineCycle:
+    """A beating LV (cavity bright, myocardium dark ring) beside an RV; Sunnybrook-like: no RV, ED/ES only."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    cy, cx = rng.uniform(13, 19, 2)
+    label = np.zeros((20, SIZE, SIZE), np.uint8)
+    for t in range(20):
+        r = 6.0 - 2.5 * np.sin(np.pi * t / 20)
+        d = np.hypot(yy - cy, xx - cx)
+        label[t][np.hypot(yy - cy, xx - cx - r - 6) < r * 0.8] = 1
+        label[t][d < r + 2.5] = 2
+        label[t][d < r] = 3
+    image = np.array([-0.8, 0.6, -0.3, 0.9], np.float32)[label] + rng.normal(0, 0.05, label.shape)
+    labeled, source = np.ones(20, bool), np.full(20, LabelSource.SIMULATED, np.uint8)
+    if sunnybrook:
+        label[label == 1] = 0
+        labeled[:] = False
+        labeled[[0, 8]] = True
+        label[~labeled] = 0
+        source = np.where(labeled, LabelSource.EXPERT, LabelSource.NONE).astype(np.uint8)
+    return CineCycle(
+        image=np.clip(image, -1, 1).astype(np.float32),
+        label=label,
+        labeled=labeled,
+        label_source=source,
+        spacing=(2.5, 2.5),
+        source="test",
+        subject=subject,
+        annotated_classes=(2, 3) if sunnybrook else (1, 2, 3),
+    )
+
+
+def write_cache(root: Path, prefix: str, n: int, **kw) -> Path:
+    with CacheWriter(root, source="test") as w:
+        for i in range(n):
+            w.add(disk_cycle(f"{prefix}{i}", seed=hash((prefix, i)) % 1000, **kw))
+    return root
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("bench")
+    return write_cache(root / "train", "tr", 3), write_cache(root / "test", "te", 2)
+
+
+def tiny_generator() -> ProGANGenerator:
+    torch.manual_seed(0)
+    return ProGANGenerator(resolution=SIZE, fmap_base=128, fmap_max=16, latent_dim=8)
+
+
+def test_fold_unannotated_moves_probability_to_background():
+    logits = torch.randn(2, 4, 3, 3)
+    annotated = torch.tensor([[True, True, True, True], [True, False, True, True]])
+    p, q = logits.softmax(1), fold_unannotated(logits, annotated).softmax(1)
+    assert torch.allclose(q[0], p[0], atol=1e-6)
+    assert torch.allclose(q[1, 0], p[1, 0] + p[1, 1], atol=1e-6) and q[1, 1].max() < 1e-6
+    assert torch.allclose(q[1, 2:], p[1, 2:], atol=1e-6)
+
+
+def test_score_ignores_unannotated_classes_and_unexpert_frames(tmp_path):
+    ds = CycleDataset(write_cache(tmp_path / "sb", "sb", 1, sunnybrook=True))
+    frames = scored_frames([ds[0]], max_frames=100)
+    assert len(frames.keys) == 2  # the two expert frames only
+    perfect = score(frames.label, frames)
+    assert perfect["dice_lv"] == pytest.approx(1.0) and perfect["hd95_lv"] == pytest.approx(0.0)
+    assert np.isnan(perfect["dice_rv"]) and perfect["dice_mean"] == pytest.approx(1.0)
+    empty = score(torch.zeros_like(frames.label), frames)
+    assert empty["dice_mean"] == 0.0 and empty["hd95_lv"] > 50  # missed: the frame diagonal, mm
+
+
+def test_training_beats_an_untrained_model(caches):
+    train, test = (CycleDataset(c) for c in caches)
+    samples = [train[i] for i in range(len(train))]
+    frames = scored_frames([test[i] for i in range(len(test))], PROTOCOL.max_test_frames)
+    torch.set_num_threads(1)
+    untrained, _ = train_model(
+        samples, training_transform("none"), Protocol(**{**PROTOCOL.to_dict(), "steps": 0}), 0
+    )
+    longer = Protocol(**{**PROTOCOL.to_dict(), "steps": 60})
+    trained, seconds = train_model(samples, training_transform("none"), longer, 0)
+    before = score(untrained(frames.image).argmax(1, keepdim=True), frames)["dice_mean"]
+    after = score(trained(frames.image).argmax(1, keepdim=True), frames)["dice_mean"]
+    assert after > max(0.5, before + 0.2), (before, after)
+    assert seconds > 0
+
+
+def test_run_benchmark_writes_results_and_report(caches, tmp_path):
+    out = run_benchmark(
+        *caches,
+        ["none", "synthetic"],
+        [2],
+        [0],
+        tmp_path / "b",
+        generator=tiny_generator(),
+        progress=False,
+        protocol=PROTOCOL,
+    )
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["arm"] for r in rows] == ["none", "synthetic"]
+    for r in rows:
+        assert r["size"] == 2 and r["seed"] == 0 and len(r["subjects"]) == 2 and r["train_seconds"] > 0
+        assert 0 <= r["dice_mean"] <= 1 and all(0 <= r[f"dice_{c}"] <= 1 for c in ("rv", "myocardium", "lv"))
+        assert r["hd95_mean"] >= 0
+    for name in ("report.md", "report.html", "dice_vs_size.png", "predictions.png", "synthetic_cycles.gif"):
+        assert (out / name).is_file(), name
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "data:image/gif;base64," in html
+    (out / "report.md").unlink()
+    render_report(out)  # from the saved results alone
+    assert "| synthetic | 2 |" in (out / "report.md").read_text()
+
+
+def test_synthetic_arms_skipped_without_generator_and_loso(caches, tmp_path):
+    with pytest.warns(UserWarning, match="skipping the synthetic arms synthetic-only"):
+        out = run_benchmark(
+            caches[0],
+            None,
+            ["none", "synthetic-only"],
+            [1],
+            [0, 1],
+            tmp_path / "b",
+            progress=False,
+            protocol=PROTOCOL,
+        )
+    rows = read_results(out)
+    assert [r["arm"] for r in rows] == ["none", "none"]
+    assert all(r["held_out"] not in r["subjects"] for r in rows)
+    assert paired_tests(rows) == ("none", [])
+
+
+def test_overlapping_subjects_refused(caches, tmp_path):
+    with pytest.raises(ValueError, match="also in the training data"):
+        run_benchmark(
+            caches[0], caches[0], ["none"], [1], [0], tmp_path / "b", progress=False, protocol=PROTOCOL
+        )
