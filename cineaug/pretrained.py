@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from torch import nn
 
 from .cache import atomic_write_json
 from .errors import CineDataError
-from .models.hub import CONFIG_NAME, from_pretrained, read_config
+from .models.hub import CONFIG_NAME, WEIGHTS_NAME, from_pretrained, read_config
 
 MANIFEST = "manifest.json"
 
@@ -132,6 +133,42 @@ def load_pretrained(
         return from_pretrained(folder, map_location=device)
     except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as err:
         raise CineDataError(folder, f"cannot load the model ({err})") from err
+
+
+def package_model(
+    snapshot: str | os.PathLike,
+    out: str | os.PathLike,
+    card: str,
+    description: str = "",
+    n_samples: int = 8,
+    seed: int = 0,
+) -> Path:
+    """Make a shipped model folder from a training snapshot.
+
+    Copies ``config.json`` (adding ``description``) and ``model.safetensors``, writes ``MODEL_CARD.md``
+    and ``samples.gif`` (``n_samples`` cycles, labels overlaid, classes in turn), then the manifest.
+
+    Args:
+        snapshot: a ``snapshot-NNNNNN/`` folder (EMA generator).
+        out: the model folder to write, e.g. ``pretrained/progan-sim-64``.
+        card: the model card's Markdown.
+    """
+    from .transforms.pool import SyntheticPool
+    from .viz import save_cycles_gif
+
+    snapshot, out = Path(snapshot), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = read_config(snapshot)
+    if description:
+        config["description"] = description
+    atomic_write_json(out / CONFIG_NAME, config)
+    shutil.copy(snapshot / WEIGHTS_NAME, out / WEIGHTS_NAME)
+    (out / "MODEL_CARD.md").write_text(card)
+    pool = SyntheticPool(from_pretrained(out), batch_size=max(1, n_samples), seed=seed)
+    cycles = [pool.take(i % pool.n_classes if pool.n_classes else None) for i in range(n_samples)]
+    save_cycles_gif(out / "samples.gif", [c[0].numpy() for c in cycles], [c[1].numpy() for c in cycles])
+    write_manifest(out)
+    return out
 
 
 def model_info(name_or_folder: str | os.PathLike) -> dict[str, Any]:

@@ -76,3 +76,27 @@ def test_export_bundle(folder, tmp_path):
     z, c = torch.randn(2, 8), torch.tensor([1, 0])
     with torch.no_grad():
         assert torch.equal(net.eval()(z, c)[0], g.eval()(z, c)[0])
+
+
+def test_package_model_from_a_snapshot(folder, tmp_path):
+    import imageio.v3 as iio
+
+    from cineaug.pretrained import package_model
+
+    path, g = folder
+    out = package_model(
+        path, tmp_path / "shipped", card="# tiny\\nunit test\\n", description="tiny test model", n_samples=4
+    )
+    verify_folder(out)
+    assert {p.name for p in out.iterdir()} == {
+        "config.json",
+        "model.safetensors",
+        "MODEL_CARD.md",
+        "samples.gif",
+        "manifest.json",
+    }
+    assert iio.imread(out / "samples.gif", index=None).shape[0] == 20
+    assert "tiny test model" in describe(out)
+    z = torch.randn(1, 8)
+    with torch.no_grad():
+        assert torch.equal(load_pretrained(out)(z, torch.tensor([1]))[0], g.eval()(z, torch.tensor([1]))[0])
