@@ -164,3 +164,35 @@ def test_overlapping_subjects_refused(caches, tmp_path):
         run_benchmark(
             caches[0], caches[0], ["none"], [1], [0], tmp_path / "b", progress=False, protocol=PROTOCOL
         )
+
+
+def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cineaug.benchmark import cli, runner
+    from cineaug.models import save_pretrained
+
+    monkeypatch.setattr(runner, "Protocol", lambda **kw: Protocol(**{**PROTOCOL.to_dict(), **kw}))
+    folder = save_pretrained(tiny_generator(), tmp_path / "g")
+    out = tmp_path / "b"
+    args = ["benchmark", "--data", str(caches[0]), "--test-data", str(caches[1]), "--out", str(out)]
+    args += [
+        "--arms",
+        "synthetic-only",
+        "--sizes",
+        "1",
+        "--seeds",
+        "3",
+        "--model",
+        str(folder),
+        "--steps",
+        "5",
+    ]
+    result = CliRunner().invoke(cli.app, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = read_results(out)
+    assert [(r["arm"], r["size"], r["seed"], r["steps"]) for r in rows] == [("synthetic-only", 1, 3, 5)]
+    assert json.loads((out / "benchmark.json").read_text())["generator"] == str(folder)
+    assert CliRunner().invoke(cli.app, ["report", str(out)]).exit_code == 0
+    bad = CliRunner().invoke(cli.app, [*args[:6], "--arms", "none,mixup"])
+    assert bad.exit_code != 0 and "mixup" in bad.output

@@ -1,0 +1,88 @@
+"""``cineaug benchmark | report``: typer commands over :func:`run_benchmark` and :func:`render_report`.
+
+Registered in ``cineaug/cli.py``; :data:`app` holds both commands for tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import CineDataError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+
+DEFAULT_ARMS = "none,affine,photometric,nnunet,synthetic,synthetic+affine,synthetic+nnunet,synthetic-only"
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}") from err
+
+
+def benchmark_command(
+    data: Annotated[Path, typer.Option("--data", help="prepared cache of training subjects")],
+    out: Annotated[Path, typer.Option("--out", help="output folder (results.jsonl, report.md/.html)")],
+    test_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--test-data", help="cache of other subjects to test on (default: leave-one-subject-out)"
+        ),
+    ] = None,
+    arms: Annotated[str, typer.Option(help="comma-separated arms")] = DEFAULT_ARMS,
+    sizes: Annotated[str, typer.Option(help="training-set sizes in subjects")] = "2,8",
+    seeds: Annotated[str, typer.Option(help="seeds (one run per arm x size x seed)")] = "0,1,2",
+    model: Annotated[
+        str | None, typer.Option("--model", help="generator: shipped name or model folder (synthetic arms)")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
+    from .arms import ARMS
+    from .runner import run_benchmark
+
+    names = [a.strip() for a in arms.split(",") if a.strip()]
+    unknown = [a for a in names if a not in ARMS]
+    if unknown:
+        raise typer.BadParameter(f"unknown arms {', '.join(unknown)}; known: {', '.join(ARMS)}")
+    try:
+        folder = run_benchmark(
+            data,
+            test_data,
+            names,
+            _ints(sizes),
+            _ints(seeds),
+            out,
+            generator=model,
+            steps=steps,
+            progress=progress,
+        )
+    except (CineDataError, ValueError) as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from err
+    typer.echo(f"results: {folder / 'results.jsonl'}; report: {folder / 'report.html'}")
+
+
+def report_command(
+    out: Annotated[Path, typer.Argument(help="benchmark output folder (holds results.jsonl)")],
+) -> None:
+    """Re-render report.md and report.html from a benchmark folder's results.jsonl and artefacts."""
+    from .report import render_report
+
+    try:
+        path = render_report(out)
+    except (FileNotFoundError, ValueError) as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from err
+    typer.echo(f"report: {path} and {path.with_suffix('.html')}")
+
+
+app.command("benchmark")(benchmark_command)
+app.command("report")(report_command)
