@@ -169,10 +169,10 @@ def test_overlapping_subjects_refused(caches, tmp_path):
 def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from cineaug.benchmark import cli, runner
+    from cineaug.benchmark import cli, segmentation
     from cineaug.models import save_pretrained
 
-    monkeypatch.setattr(runner, "Protocol", lambda **kw: Protocol(**{**PROTOCOL.to_dict(), **kw}))
+    monkeypatch.setattr(segmentation, "Protocol", lambda **kw: Protocol(**{**PROTOCOL.to_dict(), **kw}))
     folder = save_pretrained(tiny_generator(), tmp_path / "g")
     out = tmp_path / "b"
     args = ["benchmark", "--data", str(caches[0]), "--test-data", str(caches[1]), "--out", str(out)]
@@ -187,6 +187,8 @@ def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeyp
         str(folder),
         "--steps",
         "5",
+        "--threads",
+        "1",
     ]
     result = CliRunner().invoke(cli.app, [*args, "--no-progress"])
     assert result.exit_code == 0, result.output

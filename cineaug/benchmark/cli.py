@@ -42,11 +42,13 @@ def benchmark_command(
     steps: Annotated[
         int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
     ] = None,
+    threads: Annotated[int, typer.Option(help="torch CPU threads (1 when the machine is busy)")] = 2,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
     from .arms import ARMS
     from .runner import run_benchmark
+    from .segmentation import Protocol
 
     names = [a.strip() for a in arms.split(",") if a.strip()]
     unknown = [a for a in names if a not in ARMS]
@@ -63,6 +65,7 @@ def benchmark_command(
             generator=model,
             steps=steps,
             progress=progress,
+            protocol=Protocol(threads=threads),
         )
     except (CineDataError, ValueError) as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)

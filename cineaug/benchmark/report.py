@@ -256,7 +256,8 @@ def render_report(out: str | os.PathLike) -> Path:
             ("h", f"Paired test against the best baseline ({best})"),
             (
                 "p",
-                "Wilcoxon signed-rank, two-sided, on mean Dice over classes, pairs matched on size and seed.",
+                "Wilcoxon signed-rank, two-sided, on mean Dice over classes, pairs matched on size and seed "
+                "(same subjects, same initial weights). With fewer than 6 pairs no p can fall below 0.05.",
             ),
             ("table", (["arm", "pairs", f"mean Dice - {best}", "p"], tests)),
         ]

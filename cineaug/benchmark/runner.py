@@ -124,7 +124,7 @@ def run_benchmark(
     pool = len(subjects) - (test_ds is None)
     if max(sizes) > pool:
         raise ValueError(f"size {max(sizes)} > {pool} subjects available for training")
-    fixed_frames = scored_frames(_samples(test_ds), protocol.max_test_frames) if test_ds else None
+    fixed_frames = scored_frames(_samples(test_ds), protocol.max_test_frames) if test_ds is not None else None
 
     threads = torch.get_num_threads()
     torch.set_num_threads(protocol.threads)
@@ -137,9 +137,9 @@ def run_benchmark(
     try:
         for seed in seeds:
             held_out = None if test_ds is not None else subjects[seed % len(subjects)]
-            frames = fixed_frames or scored_frames(
-                _samples(train_ds.subset([held_out])), protocol.max_test_frames
-            )
+            frames = fixed_frames
+            if frames is None:  # leave-one-subject-out
+                frames = scored_frames(_samples(train_ds.subset([held_out])), protocol.max_test_frames)
             order = [s for s in np.random.default_rng(seed).permutation(subjects) if s != held_out]
             for size in sizes:
                 chosen = [str(s) for s in order[:size]]

@@ -42,13 +42,13 @@ FOLDED = -1.0e4  # logit given to an unannotated class after folding it into bac
 class Protocol:
     """The fixed training protocol shared by all arms (sized for ~35 s per run on 2 CPU cores at 64 px)."""
 
-    steps: int = 250  # optimiser steps (iterations), not epochs: equal work for every arm and size
+    steps: int = 200  # optimiser steps (iterations), not epochs: equal work for every arm and size
     batch_size: int = 16  # frames per step
     channels: tuple[int, ...] = (16, 32, 64, 128)  # UNet feature maps per level
     lr: float = 2e-3  # AdamW initial learning rate, polynomial decay (power 0.9) to 0 as nnU-Net
     weight_decay: float = 1e-4  # AdamW weight decay
     max_test_frames: int = 200  # scored test frames, evenly spaced over the test set (fixed across runs)
-    threads: int = 2  # torch CPU threads
+    threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
