@@ -198,3 +198,13 @@ def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeyp
     assert CliRunner().invoke(cli.app, ["report", str(out)]).exit_code == 0
     bad = CliRunner().invoke(cli.app, [*args[:6], "--arms", "none,mixup"])
     assert bad.exit_code != 0 and "mixup" in bad.output
+
+
+def test_same_seed_same_model(caches):
+    samples = [CycleDataset(caches[0])[i] for i in range(2)]
+    short = Protocol(**{**PROTOCOL.to_dict(), "steps": 4})
+    a, _ = train_model(samples, training_transform("nnunet"), short, 5)
+    b, _ = train_model(samples, training_transform("nnunet"), short, 5)
+    c, _ = train_model(samples, training_transform("nnunet"), short, 6)
+    same = [torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters())]
+    assert all(same) and not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))

@@ -76,6 +76,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
             xscale="log", xticks=sizes, xlabel="training subjects", ylabel="Dice", title=key.replace("_", " ")
         )
         ax.set_xticklabels([str(s) for s in sizes])
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
