@@ -143,7 +143,15 @@ def _register_training_commands() -> None:
     app.command("evaluate")(evaluate_command)
 
 
+def _register_benchmark_commands() -> None:
+    from .benchmark.cli import benchmark_command, report_command
+
+    app.command("benchmark")(benchmark_command)
+    app.command("report")(report_command)
+
+
 _register_training_commands()
+_register_benchmark_commands()
 
 if __name__ == "__main__":
     app()
