@@ -144,10 +144,11 @@ def _register_training_commands() -> None:
 
 
 def _register_benchmark_commands() -> None:
-    from .benchmark.cli import benchmark_command, report_command
+    from .benchmark.cli import benchmark_command, demo_command, report_command
 
     app.command("benchmark")(benchmark_command)
     app.command("report")(report_command)
+    app.command("demo")(demo_command)
 
 
 _register_training_commands()

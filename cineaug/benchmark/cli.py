@@ -89,3 +89,19 @@ def report_command(
 
 app.command("benchmark")(benchmark_command)
 app.command("report")(report_command)
+
+
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", help="demo folder (data/, benchmark/report.html)")],
+    model: Annotated[str, typer.Option(help="generator: shipped name or model folder")] = "progan-sim-64",
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """The main job on the built-in simulator: simulate, run a reduced benchmark (5 arms), report."""
+    from .demo import run_demo
+
+    try:
+        folder = run_demo(out, model=model, progress=progress)
+    except (CineDataError, ValueError) as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from err
+    typer.echo(f"report: {folder / 'report.html'} (and report.md); results: {folder / 'results.jsonl'}")
