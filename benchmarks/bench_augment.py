@@ -5,7 +5,7 @@ Prints JSON: amortized microseconds per sample of each (same samples, same run),
 shipped ``progan-sim-64`` when present, else a randomly initialised one of the same architecture
 (the cost does not depend on the weights).
 
-    python benchmarks/bench_augment.py [--model progan-sim-64] [--n 512] [--prob 1.0]
+    python benchmarks/bench_augment.py [--model progan-sim-64] [--n 128] [--rounds 7] [--prob 1.0]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import time
 
 import torch
@@ -24,17 +25,33 @@ from cineaug.transforms import SyntheticCycleAugmenterd, SyntheticCycleMixd
 
 
 def per_sample_us(transform, samples: list[dict]) -> float:
-    transform(samples[0])  # warm-up (first pool refill is counted below, amortized)
+    """Mean wall time of ``transform`` over ``samples`` (pool refills included, amortized)."""
     start = time.perf_counter()
     for s in samples:
         transform(s)
     return (time.perf_counter() - start) / len(samples) * 1e6
 
 
+def interleaved_us(transforms: dict, samples: list[dict], rounds: int) -> dict[str, float]:
+    """Median per-sample time of each transform over ``rounds`` alternating passes.
+
+    Alternating the transforms pass by pass exposes them to the same machine load, so their
+    ratio holds on a shared, noisy CPU where one long pass each would not.
+    """
+    for t in transforms.values():
+        t(samples[0])  # warm-up: first allocation, first pool refill
+    times: dict[str, list[float]] = {name: [] for name in transforms}
+    for _ in range(rounds):
+        for name, t in transforms.items():
+            times[name].append(per_sample_us(t, samples))
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="progan-sim-64")
-    parser.add_argument("--n", type=int, default=512, help="samples per measurement")
+    parser.add_argument("--n", type=int, default=128, help="samples per pass (a multiple of --batch)")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating passes; medians are reported")
     parser.add_argument("--prob", type=float, default=1.0, help="replacement probability")
     parser.add_argument("--batch", type=int, default=32, help="pool refill size")
     args = parser.parse_args()
@@ -58,8 +75,8 @@ def main() -> None:
                          translate_range=(6, 6), mode=("bilinear", "nearest"))  # fmt: skip
     affine.set_random_state(0)
     synthetic = SyntheticCycleAugmenterd(keys, g, prob=args.prob, batch_size=args.batch).set_random_state(0)
-    affine_us = per_sample_us(affine, samples)
-    synthetic_us = per_sample_us(synthetic, samples)
+    us = interleaved_us({"affine": affine, "synthetic": synthetic}, samples, args.rounds)
+    affine_us, synthetic_us = us["affine"], us["synthetic"]
     mixer = SyntheticCycleMixd(keys, g, ratio=0.25, batch_size=args.batch).set_random_state(0)
     batch = {"image": torch.stack([s["image"] for s in samples[:32]]),
              "label": torch.stack([s["label"] for s in samples[:32]])}  # fmt: skip
@@ -73,6 +90,7 @@ def main() -> None:
         "sample_shape": [20, size, size],
         "prob": args.prob,
         "pool_batch": args.batch,
+        "rounds": args.rounds,
         "threads": torch.get_num_threads(),
         "rand_affined_us_per_sample": round(affine_us, 1),
         "synthetic_us_per_sample": round(synthetic_us, 1),

@@ -24,6 +24,10 @@ def train_command(
     data: Annotated[Path | None, typer.Option(help="prepared cache (cineaug prepare / simulate)")] = None,
     simulate: Annotated[bool, typer.Option("--simulate", help="train on fresh simulated subjects")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="continue from the newest training state")] = False,
+    init_from: Annotated[
+        Path | None,
+        typer.Option("--init-from", help="fine-tune: start from this run's weights, with its configuration"),
+    ] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="override a field: --set seed=1")
     ] = None,
@@ -32,16 +36,17 @@ def train_command(
 ) -> None:
     """Train a generator of cycles with labels (one process, or one per device under torchrun)."""
     from .config import PRESETS, parse_override
+    from .finetune import finetune_config
     from .trainer import train
 
     if preset not in PRESETS:
         raise typer.BadParameter(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
     if not resume and (data is None) == (not simulate):
         raise typer.BadParameter("pass exactly one of --data CACHE and --simulate")
-    cfg = PRESETS[preset]
-    for item in overrides or []:
-        cfg = parse_override(cfg, item)
     try:
+        cfg = PRESETS[preset] if init_from is None else finetune_config(init_from)
+        for item in overrides or []:
+            cfg = parse_override(cfg, item)
         run = train(cfg, out, data=data, simulate=simulate, resume=resume, device=device, progress=progress)
     except (FileExistsError, CineDataError) as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)

@@ -58,6 +58,8 @@ class TrainConfig:
     n_samples: int = 8  # cycles in each sample GIF
     simulate_subjects: int = 100  # subjects written by --simulate
     threads: int = 0  # torch.set_num_threads (0 = leave as is)
+    init_from: str = ""  # fine-tune: a run folder or training-state JSON whose G, D and EMA start this run
+    class_map: tuple[tuple[str, str], ...] = ()  # ((data pathology, source class), ...) with init_from
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with fields changed (type-checked against the field annotations)."""

@@ -52,8 +52,14 @@ class RealCycles:
         resolution: int,
         require_full_labels: bool = True,
         conditional: bool = True,
+        class_names: tuple[str, ...] | None = None,
+        class_map: dict[str, str] | None = None,
     ) -> RealCycles:
-        """Load a prepared cache (see :class:`~cineaug.data.CycleDataset`)."""
+        """Load a prepared cache (see :class:`~cineaug.data.CycleDataset`).
+
+        ``class_names`` fixes the conditioning classes (those of a model being fine-tuned); each
+        cycle's pathology is first renamed by ``class_map`` and must then be one of them.
+        """
         ds = CycleDataset(root)
         images, labels, paths, annotated, dropped = [], [], [], set(ALL_CLASSES), 0
         for i in range(len(ds)):
@@ -70,8 +76,17 @@ class RealCycles:
                 root, f"no fully labelled cycles among {len(ds)} (prepare with label propagation, "
                 "or set require_full_labels=false)",
             )  # fmt: skip
+        paths = [(class_map or {}).get(p, p) for p in paths]
         names = tuple(sorted(set(paths) - {UNKNOWN_PATHOLOGY}))
-        if not conditional or len(names) < 2 or UNKNOWN_PATHOLOGY in paths:
+        if class_names is not None:
+            foreign = sorted(set(paths) - set(class_names))
+            if class_names and foreign:
+                raise CineDataError(
+                    root, f"pathologies {foreign} are not classes of the initial model {list(class_names)}: "
+                    "map them with class_map, e.g. --set 'class_map=[[\"HF-I\", \"MINF\"]]'",
+                )  # fmt: skip
+            names = tuple(class_names)
+        elif not conditional or len(names) < 2 or UNKNOWN_PATHOLOGY in paths:
             names = ()
         classes = torch.tensor([names.index(p) if names else 0 for p in paths], dtype=torch.long)
         img, lab = torch.stack(images), torch.stack(labels)  # [M,T,H,W]

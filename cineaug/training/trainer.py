@@ -34,6 +34,7 @@ from ..metrics.evaluate import evaluate_sets, flat
 from ..models.hub import save_pretrained
 from .config import TrainConfig
 from .distributed import DistInfo, broadcast_module, cleanup, init_distributed
+from .finetune import load_initial_weights, source_class_names, source_state
 from .realdata import RealCycles
 from .reporting import RunLog, save_samples, to_cycles, upsample_to
 from .schedule import Phase, schedule
@@ -92,10 +93,23 @@ def _seed_process(seed: int, rank: int) -> None:
 class Trainer:
     """Train a generator of cycles with labels; see :func:`train`."""
 
-    def __init__(self, cfg: TrainConfig, run: Path, data_root: Path, info: DistInfo, progress: bool = True):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        run: Path,
+        data_root: Path,
+        info: DistInfo,
+        progress: bool = True,
+        class_names: tuple[str, ...] | None = None,
+    ):
         self.cfg, self.run, self.info, self.progress = cfg, run, info, progress
         self.reals = RealCycles.from_cache(
-            data_root, cfg.resolution, cfg.require_full_labels, cfg.conditional
+            data_root,
+            cfg.resolution,
+            cfg.require_full_labels,
+            cfg.conditional,
+            class_names,
+            dict(cfg.class_map),
         )
         n_cls = len(self.reals.class_names)
         freq = torch.bincount(self.reals.classes, minlength=max(n_cls, 1)).float()
@@ -237,6 +251,7 @@ def train(
     torch.set_flush_denormal(True)
     run = Path(out)
     options = run / OPTIONS
+    saved = None
     if resume and options.is_file():
         saved = json.loads(options.read_text())
         cfg, simulate = TrainConfig.from_dict(saved["config"]), saved["simulate"]
@@ -248,11 +263,18 @@ def train(
     info = init_distributed(device)
     try:
         data_root = _prepare_data(run, cfg, Path(data) if data else None, simulate, info)
-        trainer = Trainer(cfg, run, data_root, info, progress)
+        class_names = None  # fine-tuning keeps the source run's classes (saved with the run)
+        if cfg.init_from:
+            class_names = (
+                tuple(saved["class_names"]) if saved else source_class_names(source_state(cfg.init_from))
+            )
+        trainer = Trainer(cfg, run, data_root, info, progress, class_names)
         state = latest_training_state(run) if resume else None
         if state is not None:
             trainer.resume(state)
         else:
+            if cfg.init_from:
+                load_initial_weights(source_state(cfg.init_from), trainer.gan.modules())
             _seed_process(cfg.seed, info.rank)
             if info.main:
                 r = trainer.reals
