@@ -57,7 +57,8 @@ class CycleDataset(torch.utils.data.Dataset):
     Example:
         >>> ds = CycleDataset("prepared/")                      # doctest: +SKIP
         >>> train, val = ds.split_by_subject((0.8, 0.2), seed=0)  # doctest: +SKIP
-        >>> ds[0]["image"].shape                               # doctest: +SKIP
+        >>> sample = ds[0]                                     # doctest: +SKIP
+        >>> sample["image"].shape                              # doctest: +SKIP
         torch.Size([20, 64, 64])
     """
 

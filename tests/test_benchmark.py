@@ -208,3 +208,21 @@ def test_same_seed_same_model(caches):
     c, _ = train_model(samples, training_transform("nnunet"), short, 6)
     same = [torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters())]
     assert all(same) and not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+
+
+def test_cli_benchmark_on_the_simulator_uses_disjoint_cohorts(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cineaug.benchmark import cli, segmentation
+
+    monkeypatch.setattr(segmentation, "Protocol", lambda **kw: Protocol(**{**PROTOCOL.to_dict(), **kw}))
+    out = tmp_path / "b"
+    args = ["benchmark", "--data", "simulator", "--out", str(out), "--arms", "none", "--sizes", "2",
+            "--seeds", "0", "--n-test", "1", "--steps", "2", "--threads", "1", "--model", "none",
+            "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    train, test = CycleDataset(out / "data" / "train"), CycleDataset(out / "data" / "test")
+    assert len(train.subjects) == 2 and len(test.subjects) == 1
+    assert not set(train.subjects) & set(test.subjects)
+    assert [r["arm"] for r in read_results(out)] == ["none"]

@@ -25,7 +25,7 @@ def _ints(text: str) -> list[int]:
 
 
 def benchmark_command(
-    data: Annotated[Path, typer.Option("--data", help="prepared cache of training subjects")],
+    data: Annotated[Path, typer.Option("--data", help="prepared cache of training subjects, or 'simulator'")],
     out: Annotated[Path, typer.Option("--out", help="output folder (results.jsonl, report.md/.html)")],
     test_data: Annotated[
         Path | None,
@@ -37,8 +37,9 @@ def benchmark_command(
     sizes: Annotated[str, typer.Option(help="training-set sizes in subjects")] = "2,8",
     seeds: Annotated[str, typer.Option(help="seeds (one run per arm x size x seed)")] = "0,1,2",
     model: Annotated[
-        str | None, typer.Option("--model", help="generator: shipped name or model folder (synthetic arms)")
-    ] = None,
+        str, typer.Option("--model", help="generator of the synthetic arms: shipped name, folder or 'none'")
+    ] = "progan-sim-64",
+    n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
     steps: Annotated[
         int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
     ] = None,
@@ -55,6 +56,10 @@ def benchmark_command(
     if unknown:
         raise typer.BadParameter(f"unknown arms {', '.join(unknown)}; known: {', '.join(ARMS)}")
     try:
+        if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
+            from .demo import simulate_cohorts
+
+            data, test_data = simulate_cohorts(out / "data", max(_ints(sizes)), n_test, progress)
         folder = run_benchmark(
             data,
             test_data,
@@ -62,7 +67,7 @@ def benchmark_command(
             _ints(sizes),
             _ints(seeds),
             out,
-            generator=model,
+            generator=None if model.lower() == "none" else model,
             steps=steps,
             progress=progress,
             protocol=Protocol(threads=threads),

@@ -19,6 +19,16 @@ DEMO_ARMS = ("none", "affine", "nnunet", "synthetic", "synthetic+affine")
 TRAIN_SEED, TEST_SEED = 1000, 2000  # simulator seeds of the two cohorts: no subject is shared
 
 
+def simulate_cohorts(
+    out: str | os.PathLike, n_train: int, n_test: int, progress: bool = True
+) -> tuple[Path, Path]:
+    """Simulate a training and a test cohort from disjoint seeds: ``out/train``, ``out/test`` (caches)."""
+    out = Path(out)
+    train = write_simulated_dataset(out / "train", n=n_train, seed=TRAIN_SEED, progress=progress)
+    test = write_simulated_dataset(out / "test", n=n_test, seed=TEST_SEED, progress=progress)
+    return train, test
+
+
 def run_demo(
     out: str | os.PathLike,
     model: str | os.PathLike = "progan-sim-64",
@@ -41,8 +51,7 @@ def run_demo(
     start = time.perf_counter()
     out = Path(out)
     generator = load_pretrained(model)  # fail before simulating if the model is missing
-    train = write_simulated_dataset(out / "data" / "train", n=n_train, seed=TRAIN_SEED, progress=progress)
-    test = write_simulated_dataset(out / "data" / "test", n=n_test, seed=TEST_SEED, progress=progress)
+    train, test = simulate_cohorts(out / "data", n_train, n_test, progress)
     folder = run_benchmark(
         train,
         test,

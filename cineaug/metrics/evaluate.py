@@ -60,9 +60,12 @@ def evaluate_sets(
     """Compare generated cycles with real ones.
 
     Args:
-        fake_images, real_images: ``[N,T,H,W]`` float in [-1, 1] (same H, W).
-        fake_labels, real_labels: ``[N,T,H,W]`` uint8.
-        fake_classes, real_classes: ``[N]`` pathology indices (None = one class).
+        fake_images: ``[N,T,H,W]`` float in [-1, 1].
+        fake_labels: ``[N,T,H,W]`` uint8.
+        real_images: ``[M,T,H,W]`` float in [-1, 1] (the same H, W).
+        real_labels: ``[M,T,H,W]`` uint8.
+        fake_classes: ``[N]`` pathology indices (None = one class).
+        real_classes: ``[M]`` pathology indices (None = one class).
         seed: the real split.
 
     Returns:

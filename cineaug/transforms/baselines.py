@@ -131,7 +131,8 @@ def baseline(name: str, image_key: str = "image", label_key: str = "label") -> C
 
     Args:
         name: ``none``, ``affine``, ``photometric`` or ``nnunet``.
-        image_key, label_key: the sample's keys (labels only go through spatial transforms).
+        image_key: the sample's image key.
+        label_key: the sample's label key (labels only go through spatial transforms).
 
     Example:
         >>> tf = baseline("affine")

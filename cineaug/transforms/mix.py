@@ -32,7 +32,8 @@ class SyntheticCycleMixd(RandomizableTransform, MapTransform):
         k: synthetic samples per batch (``ratio`` is used when None).
         ratio: fraction of the batch made synthetic (``round(ratio * B)``).
         mode: ``"replace"`` (B stays) or ``"append"`` (B + k).
-        batch_size, bf16: of the synthetic pool.
+        batch_size: cycles generated per forward pass of the synthetic pool.
+        bf16: bf16 autocast of the pool (default: on the CPU).
         synthetic_key: where the ``[B]`` bool flag is written.
 
     Samples of ``[B,1,H,W]`` (frame-wise batches) get one random frame of a synthetic cycle.

@@ -133,7 +133,11 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
 
     Args:
         keys: ``(image_key, label_key)``; a single key replaces the image only.
-        generator, prob, match_pathology, batch_size, bf16: as :class:`SyntheticCycleAugmenter`.
+        generator: as :class:`SyntheticCycleAugmenter`.
+        prob: probability of replacing a sample.
+        match_pathology: as :class:`SyntheticCycleAugmenter`.
+        batch_size: as :class:`SyntheticCycleAugmenter`.
+        bf16: as :class:`SyntheticCycleAugmenter`.
         pathology_key: the sample's pathology name (read for ``match_pathology``, rewritten).
         synthetic_key: where the per-sample flag is written (bool tensor).
         allow_missing_keys: skip missing keys instead of raising ``KeyError``.
