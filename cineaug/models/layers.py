@@ -43,17 +43,19 @@ class EqualizedConv2d(nn.Module):
         self.scale = gain / math.sqrt(in_ch * kernel * kernel)
         self.padding = padding
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N,I,H,W] -> [N,O,H',W']``."""
-        weight = self.weight * self.scale
+    def forward(self, x: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+        """``[N,I,H,W] -> [N,O,H',W']`` (only the output channels ``rows`` when given)."""
+        weight = self.weight if rows is None else self.weight[rows]
+        bias = self.bias if rows is None or self.bias is None else self.bias[rows]
+        weight = weight * self.scale
         if weight.shape[-1] == 1 and self.padding == 0 and x.is_contiguous(memory_format=torch.channels_last):
             # a 1x1 conv on channels_last maps is a matmul over the last axis (2x faster in bf16);
             # the bias is added after it: addmm's broadcast copy of it was slower than the matmul
             out = x.permute(0, 2, 3, 1) @ weight.flatten(1).t()  # [N,H,W,O]
-            if self.bias is not None:
-                out = out + self.bias.to(out.dtype)
+            if bias is not None:
+                out = out + bias.to(out.dtype)
             return out.permute(0, 3, 1, 2)  # [N,O,H,W], channels_last
-        return F.conv2d(x, weight, self.bias, padding=self.padding)
+        return F.conv2d(x, weight, bias, padding=self.padding)
 
 
 class EqualizedLinear(nn.Module):
