@@ -18,7 +18,7 @@ from cineaug.training import PRESETS, TrainConfig, schedule
 from cineaug.training.augment import P_MAX, AdaptiveStrength, augment
 from cineaug.training.cli import app
 from cineaug.training.config import parse_override
-from cineaug.training.losses import d_adversarial, gradient_penalty, r1_penalty
+from cineaug.training.losses import d_adversarial, gradient_penalty, mode_seeking_ratio, r1_penalty
 from cineaug.training.realdata import RealCycles, merge_unannotated
 from cineaug.training.schedule import images_until_full_resolution
 from cineaug.types import LV, MYO, CineCycle
@@ -234,3 +234,30 @@ def test_nifti_samples_read_back_with_the_project_convention(tmp_path):
     )
     np.testing.assert_allclose(back.image, cycle.image, atol=1e-6)
     np.testing.assert_array_equal(back.label, cycle.label)
+
+
+def test_mode_seeking_ratio_is_zero_for_a_collapsed_generator_and_scales_with_the_outputs() -> None:
+    torch.manual_seed(0)
+    z = torch.randn(8, 16)
+    image, probs = torch.rand(8, 20, 8, 8), torch.softmax(torch.randn(8, 20, 4, 8, 8), dim=2)
+    collapsed = mode_seeking_ratio(image[:1].expand(8, -1, -1, -1), probs[:1].expand(8, -1, -1, -1, -1), z)
+    assert float(collapsed) == 0.0
+    base = mode_seeking_ratio(image, probs, z)
+    assert float(base) > 0
+    assert torch.isclose(mode_seeking_ratio(image * 2, probs * 2, z), base * 2)
+    assert torch.isclose(mode_seeking_ratio(image, probs, z * 2), base / 2)
+
+
+def test_mode_seeking_step_pairs_fakes_of_one_class(tmp_path: Path) -> None:
+    from cineaug.training.step import GANTraining
+
+    cfg = PRESETS["progan64-small"].replace(resolution=8, start_res=8, mode_seeking=1.0, channels_last=False)
+    gan = GANTraining(cfg, torch.device("cpu"), ("A", "B", "C"), (1, 2, 3), torch.ones(3))
+    seen: list[torch.Tensor] = []
+    real_generate = gan.generate
+    gan.generate = lambda g, n, phase, c=None, z=None: seen.append(c) or real_generate(g, n, phase, c, z)
+    reals = RealCycles.from_cache(write_disk_cache(tmp_path / "c"), 8).batch(torch.arange(8), 8, 1.0, "cpu")
+    stats = gan.step((reals[0], reals[1], torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])), schedule(cfg, 0), 0)
+    assert stats["mode_seeking"] > 0
+    g_classes = seen[-1]  # the G step's fakes: pairs (i, i + 4) share the class
+    assert torch.equal(g_classes[:4], g_classes[4:])

@@ -26,6 +26,7 @@ class TrainConfig:
     loss: str = "ns_r1"  # "ns_r1" (non-saturating + lazy R1), "wgangp" (WGAN-GP + drift), "ns"
     r1_gamma: float = 0.1  # R1 weight (ADA: 0.0002 * res**2 / batch)
     r1_interval: int = 16  # lazy R1: penalty every this many D steps, scaled up accordingly
+    mode_seeking: float = 0.0  # MSGAN weight: G must move with z within a class (0 = off)
     gp_lambda: float = 10.0  # WGAN-GP weight
     drift: float = 0.001  # WGAN epsilon drift on D(real)**2
     lr: float = 0.001  # Adam learning rate for G and D

@@ -32,6 +32,22 @@ def d_adversarial(
     raise ValueError(f"unknown loss {kind!r}")
 
 
+def mode_seeking_ratio(image: torch.Tensor, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """MSGAN's ratio (Mao et al., CVPR 2019): how far two cycles of one class lie apart per unit of z.
+
+    Pairs are ``(i, i + N/2)``, drawn with the same class; the generator maximises the mean of
+    ``(mean|dImage| + mean|dLabelProbs|) / mean|dz|`` so that it cannot ignore z within a class.
+
+    Args:
+        image: ``[N,T,r,r]``; probs: ``[N,T,K,r,r]``; z: ``[N,Z]``.
+    """
+    h = image.shape[0] // 2
+    d_image = (image[:h] - image[h : 2 * h]).abs().flatten(1).mean(1)  # [h]
+    d_probs = (probs[:h] - probs[h : 2 * h]).abs().flatten(1).mean(1)  # [h]
+    d_z = (z[:h] - z[h : 2 * h]).abs().mean(1)  # [h]
+    return ((d_image + d_probs) / d_z).mean()
+
+
 def g_adversarial(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     """Per-sample G loss ``[N]``."""
     fake_logits = fake_logits.float()

@@ -18,7 +18,7 @@ from ..models.progan import ProGANDiscriminator, ProGANGenerator
 from .augment import AdaptiveStrength, augment
 from .config import TrainConfig
 from .distributed import average_gradients, sum_floats
-from .losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from .losses import d_adversarial, g_adversarial, gradient_penalty, mode_seeking_ratio, r1_penalty
 from .realdata import merge_unannotated
 from .schedule import Phase
 
@@ -97,10 +97,15 @@ class GANTraining:
         return torch.multinomial(self.class_freq, n, replacement=True).to(self.device)
 
     def generate(
-        self, g: nn.Module, n: int, phase: Phase, c: torch.Tensor | None = None
+        self,
+        g: nn.Module,
+        n: int,
+        phase: Phase,
+        c: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Fakes from ``g``: image ``[N,T,r,r]``, merged label probabilities ``[N,T,K,r,r]``, classes."""
-        z = torch.randn(n, self.cfg.latent_dim, device=self.device)  # [N,Z]
+        z = torch.randn(n, self.cfg.latent_dim, device=self.device) if z is None else z  # [N,Z]
         c = self.sample_classes(n) if c is None else c
         with self.autocast():
             img, logits = g(z, c, phase.res, phase.alpha)
@@ -166,9 +171,20 @@ class GANTraining:
         self.ada.update(phase.batch, lambda v: sum_floats(v, self.device))
         # --- G
         self.D.requires_grad_(False)
-        g_img, g_probs, g_c = self.generate(self.G, n, phase)
+        if cfg.mode_seeking > 0 and n >= 2:  # pairs (i, i + n/2) share their class, not their z
+            c, h = self.sample_classes(n), n // 2
+            if c is not None:
+                c[h : 2 * h] = c[:h]
+            z = torch.randn(n, cfg.latent_dim, device=self.device)  # [N,Z]
+            g_img, g_probs, g_c = self.generate(self.G, n, phase, c, z)
+        else:
+            g_img, g_probs, g_c = self.generate(self.G, n, phase)
         fake_logits_g = self._critic(g_c, phase)(*augment(g_img, g_probs, self.ada.p, self.ops))
         loss_g = g_adversarial(cfg.loss, fake_logits_g).mean()
+        if cfg.mode_seeking > 0 and n >= 2:
+            ratio = mode_seeking_ratio(g_img, g_probs, z)
+            stats["mode_seeking"] = float(ratio.detach())
+            loss_g = loss_g + cfg.mode_seeking / (ratio + 1e-5)
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         average_gradients(self.G)
