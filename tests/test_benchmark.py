@@ -226,3 +226,18 @@ def test_cli_benchmark_on_the_simulator_uses_disjoint_cohorts(tmp_path, monkeypa
     assert len(train.subjects) == 2 and len(test.subjects) == 1
     assert not set(train.subjects) & set(test.subjects)
     assert [r["arm"] for r in read_results(out)] == ["none"]
+
+
+def test_unlabelled_training_cycles_are_left_out_like_sunnybrook_apical_slices(tmp_path):
+    root = tmp_path / "sb"
+    with CacheWriter(root, source="test") as w:
+        for i in range(2):
+            w.add(disk_cycle(f"p{i}", seed=i, sunnybrook=True))
+            bare = disk_cycle(f"p{i}", seed=10 + i, sunnybrook=True)
+            bare.labeled[:], bare.label[:] = False, 0
+            bare.label_source[:] = LabelSource.NONE
+            bare.slice_index = 1
+            w.add(bare)
+    out = run_benchmark(root, None, ["none"], [1], [0], tmp_path / "b", progress=False, protocol=PROTOCOL)
+    (row,) = read_results(out)
+    assert row["held_out"] == "p0" and row["subjects"] == ["p1"]

@@ -40,6 +40,11 @@ def _samples(ds: CycleDataset) -> list[dict[str, Any]]:
     return [ds[i] for i in range(len(ds))]
 
 
+def _labelled(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Training samples with at least one labelled frame (real data keeps unlabelled basal/apical cycles)."""
+    return [s for s in samples if bool(torch.as_tensor(s["labeled"]).any())]
+
+
 def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
@@ -143,7 +148,7 @@ def run_benchmark(
             order = [s for s in np.random.default_rng(seed).permutation(subjects) if s != held_out]
             for size in sizes:
                 chosen = [str(s) for s in order[:size]]
-                samples = _samples(train_ds.subset(chosen))
+                samples = _labelled(_samples(train_ds.subset(chosen)))
                 for arm in run_arms:
                     bar.set_postfix_str(f"{arm} n={size} seed={seed}")
                     model, seconds = train_model(samples, training_transform(arm, generator), protocol, seed)
