@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ def package_model(
     description: str = "",
     n_samples: int = 8,
     seed: int = 0,
+    pathologies: Sequence[str] | None = None,
 ) -> Path:
     """Make a shipped model folder from a training snapshot.
 
@@ -152,6 +154,7 @@ def package_model(
         snapshot: a ``snapshot-NNNNNN/`` folder (EMA generator).
         out: the model folder to write, e.g. ``pretrained/progan-sim-64``.
         card: the model card's Markdown.
+        pathologies: classes drawn in turn for ``samples.gif`` (default: all the model's classes).
     """
     from .transforms.pool import SyntheticPool
     from .viz import save_cycles_gif
@@ -165,7 +168,10 @@ def package_model(
     shutil.copy(snapshot / WEIGHTS_NAME, out / WEIGHTS_NAME)
     (out / "MODEL_CARD.md").write_text(card)
     pool = SyntheticPool(from_pretrained(out), batch_size=max(1, n_samples), seed=seed)
-    cycles = [pool.take(i % pool.n_classes if pool.n_classes else None) for i in range(n_samples)]
+    drawn = [pool.class_index(p) for p in pathologies] if pathologies else list(range(pool.n_classes))
+    if None in drawn:
+        raise ValueError(f"pathologies {list(pathologies)} not all in the model's classes {pool.class_names}")
+    cycles = [pool.take(drawn[i % len(drawn)] if drawn else None) for i in range(n_samples)]
     save_cycles_gif(out / "samples.gif", [c[0].numpy() for c in cycles], [c[1].numpy() for c in cycles])
     write_manifest(out)
     return out

@@ -100,3 +100,19 @@ def test_package_model_from_a_snapshot(folder, tmp_path):
     z = torch.randn(1, 8)
     with torch.no_grad():
         assert torch.equal(load_pretrained(out)(z, torch.tensor([1]))[0], g.eval()(z, torch.tensor([1]))[0])
+
+
+def test_package_model_draws_the_sample_gif_from_the_classes_asked_for(folder, tmp_path, monkeypatch):
+    from cineaug.pretrained import package_model
+    from cineaug.transforms import pool as pool_module
+
+    drawn: list = []
+    take = pool_module.SyntheticPool.take
+    monkeypatch.setattr(
+        pool_module.SyntheticPool, "take", lambda self, c=None: drawn.append(c) or take(self, c)
+    )
+    path, _ = folder
+    package_model(path, tmp_path / "a", card="# a\n", n_samples=4, pathologies=("DCM",))
+    assert drawn == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="HCM"):
+        package_model(path, tmp_path / "b", card="# b\n", n_samples=2, pathologies=("HCM",))
