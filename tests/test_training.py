@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,10 @@ def test_sample_and_evaluate_commands(tmp_path: Path) -> None:
     res = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(cache), "--n", "8"])
     assert res.exit_code == 0, res.output
     assert "swd" in res.output and "real floor" in res.output
+    one = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(cache), "--n", "8",
+                              "--pathology", "B", "--out", str(tmp_path / "e.json")])  # fmt: skip
+    assert one.exit_code == 0, one.output
+    assert "fac_w1" in json.loads((tmp_path / "e.json").read_text())
     bad = runner.invoke(
         app, ["sample", str(tmp_path / "run"), "--pathology", "X", "--out", str(tmp_path / "x")]
     )

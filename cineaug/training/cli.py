@@ -80,6 +80,9 @@ def evaluate_command(
     n: Annotated[int, typer.Option("--n", help="generated cycles")] = 128,
     seed: Annotated[int, typer.Option(help="seed")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="also write the results as JSON here")] = None,
+    pathology: Annotated[
+        str | None, typer.Option(help="draw only this class, and count every real cycle as it")
+    ] = None,
 ) -> None:
     """Print each metric beside its real-vs-real floor (SWD, FID/KID, MS-SSIM, motion, physiology)."""
     from ..metrics.evaluate import evaluate_sets, format_report
@@ -88,11 +91,13 @@ def evaluate_command(
 
     g, _ = load_generator(source)
     reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
-    images, labels, classes = generate_cycles(g, n, None, seed)
+    images, labels, classes = generate_cycles(g, n, pathology, seed)
     names = list(g.class_names)
     real_cls = [
         names.index(reals.class_names[c]) if names and reals.class_names else 0 for c in reals.classes
     ]
+    if pathology is not None:  # e.g. a model fine-tuned on one class of another data set
+        real_cls = [int(classes[0])] * len(real_cls)
     results = evaluate_sets(
         images, labels, reals.images.numpy(), reals.labels.numpy(), classes, real_cls, seed
     )
