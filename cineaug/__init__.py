@@ -8,7 +8,7 @@ labels; MONAI transforms mix synthetic cycles into training batches.
 from ._version import __version__
 from .cache import CacheWriter
 from .data import CycleDataset, cycle_to_sample
-from .errors import CineDataError, ReadLog, SkippedItemWarning
+from .errors import CineDataError, DataWarning, ReadLog, SkippedItemWarning
 from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
 from .prepare import prepare_dataset
 from .preprocess import prepare_cycle
@@ -19,6 +19,7 @@ from .types import (
     MYO,
     N_FRAMES,
     RV,
+    UNOBSERVED_FILL,
     CineCycle,
     CycleContractError,
     LabelSource,
@@ -75,11 +76,13 @@ __all__ = [
     "MYO",
     "N_FRAMES",
     "RV",
+    "UNOBSERVED_FILL",
     "CacheWriter",
     "CineCycle",
     "CineDataError",
     "CycleContractError",
     "CycleDataset",
+    "DataWarning",
     "LabelSource",
     "ReadLog",
     "SkippedItemWarning",

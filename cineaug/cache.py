@@ -3,7 +3,8 @@
 Layout::
 
     OUTPUT/
-      dataset.json                 source, counts, skipped items, spacing statistics, version, index
+      dataset.json                 source, counts, skipped items, warnings, spacing statistics, version,
+                                   index (per file: labelled and observed frames, size, sha256)
       cycles/<source>_<subject>_<slice>.safetensors
                                    tensors "image" float32 [T,H,W], "label" uint8 [T,H,W];
                                    metadata {"cycle": JSON of CineCycle.metadata()}
@@ -98,6 +99,7 @@ class CacheWriter:
         self.entries: list[dict[str, Any]] = []
         self.cycles_meta: list[dict[str, Any]] = []
         self.skipped: list[dict[str, str]] = []
+        self.warnings: list[dict[str, str]] = []
         self.started = time.time()
         (self.root / "cycles").mkdir(parents=True, exist_ok=True)
 
@@ -117,15 +119,24 @@ class CacheWriter:
                 "slice_index": cycle.slice_index,
                 "pathology": cycle.pathology,
                 "labeled_frames": int(cycle.labeled.sum()),
+                "observed_frames": int(cycle.observed.sum()),
                 "bytes": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
         )
         self.cycles_meta.append(cycle.metadata())
 
-    def close(self, skipped: list[dict[str, str]] | None = None) -> Path:
-        """Write ``dataset.json`` (atomically) and return its path."""
+    def close(
+        self, skipped: list[dict[str, str]] | None = None, warnings: list[dict[str, str]] | None = None
+    ) -> Path:
+        """Write ``dataset.json`` (atomically) and return its path.
+
+        Args:
+            skipped: items the reader skipped, ``{"path", "reason"}`` each.
+            warnings: losses the reader warned about (items read anyway), in the same form.
+        """
         self.skipped.extend(skipped or [])
+        self.warnings.extend(warnings or [])
         index = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -135,6 +146,7 @@ class CacheWriter:
             "seconds": round(time.time() - self.started, 2),
             "counts": self._counts(),
             "skipped": self.skipped,
+            "warnings": self.warnings,
             "spacing": self._spacing(),
             "info": self.info,
             "cycles": self.entries,
@@ -150,9 +162,11 @@ class CacheWriter:
             "cycles": len(self.entries),
             "subjects": len({e["subject"] for e in self.entries}),
             "labeled_cycles": sum(e["labeled_frames"] > 0 for e in self.entries),
+            "key_frame_cycles": sum(not all(m["observed"]) for m in self.cycles_meta),
             "frames_by_label_source": dict(sorted(sources.items())),
             "pathologies": dict(sorted(Counter(e["pathology"] for e in self.entries).items())),
             "skipped": len(self.skipped),
+            "warnings": len(self.warnings),
         }
 
     def _spacing(self) -> dict[str, Any]:

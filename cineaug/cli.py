@@ -62,7 +62,8 @@ def prepare(
     counts = json.loads(index_path.read_text())["counts"]
     typer.echo(
         f"wrote {counts['cycles']} cycles of {counts['subjects']} subjects to {output} "
-        f"({counts['labeled_cycles']} labelled, {counts['skipped']} skipped); preview: {output}/preview.gif"
+        f"({counts['labeled_cycles']} labelled, {counts['key_frame_cycles']} key frames only, "
+        f"{counts['skipped']} skipped, {counts['warnings']} warnings); preview: {output}/preview.gif"
     )
 
 

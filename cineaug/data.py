@@ -18,7 +18,9 @@ def cycle_to_sample(cycle: CineCycle) -> dict[str, Any]:
     """A prepared cycle as a dictionary sample for MONAI pipelines and DataLoaders.
 
     Keys: ``image`` float32 ``[T,H,W]``, ``label`` uint8 ``[T,H,W]``, ``labeled`` bool ``[T]``,
-    ``label_source`` uint8 ``[T]``, ``annotated`` bool ``[4]`` (class k annotated; background always),
+    ``observed`` bool ``[T]`` (False: no acquired image, the frame holds
+    :data:`~cineaug.types.UNOBSERVED_FILL`), ``label_source`` uint8 ``[T]``, ``annotated`` bool
+    ``[4]`` (class k annotated; background always),
     ``spacing`` float32 ``[2]`` (mm), ``frame_times`` float32 ``[T]`` (ms, NaN if unknown),
     ``ed_frame``, ``es_frame``, ``slice_index`` (int), ``source``, ``subject``, ``pathology``, ``key`` (str).
     """
@@ -31,6 +33,7 @@ def cycle_to_sample(cycle: CineCycle) -> dict[str, Any]:
         "image": torch.from_numpy(np.ascontiguousarray(cycle.image)),
         "label": torch.from_numpy(np.ascontiguousarray(cycle.label)),
         "labeled": torch.from_numpy(cycle.labeled.copy()),
+        "observed": torch.from_numpy(cycle.observed.copy()),
         "label_source": torch.from_numpy(cycle.label_source.copy()),
         "annotated": torch.from_numpy(annotated),
         "spacing": torch.tensor(cycle.spacing, dtype=torch.float32),

@@ -1,9 +1,9 @@
-"""The one error type of cineaug's data path, and the log of items skipped while reading."""
+"""The one error type of cineaug's data path, and the log of what a reader skipped or warned about."""
 
 from __future__ import annotations
 
 import os
-import warnings
+import warnings as pywarnings
 from dataclasses import dataclass, field
 
 
@@ -28,20 +28,31 @@ class SkippedItemWarning(UserWarning):
     """An item of a data set was skipped; the rest was read."""
 
 
+class DataWarning(UserWarning):
+    """An item was read, but with a loss (e.g. contours that match no image: labels are lost)."""
+
+
 @dataclass
 class ReadLog:
-    """Collects the items a reader skipped, with reasons (written to dataset.json).
+    """Collects the items a reader skipped and the losses it warned about, with reasons (both are
+    written to dataset.json, as ``skipped`` and ``warnings``).
 
     Args:
-        strict: raise :class:`CineDataError` instead of skipping.
+        strict: raise :class:`CineDataError` instead of skipping (warnings never raise).
     """
 
     strict: bool = False
     skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def skip(self, error: CineDataError) -> None:
         """Record a skipped item, or raise it when ``strict``."""
         if self.strict:
             raise error
         self.skipped.append({"path": error.path, "reason": error.problem})
-        warnings.warn(f"skipped {error}", SkippedItemWarning, stacklevel=2)
+        pywarnings.warn(f"skipped {error}", SkippedItemWarning, stacklevel=2)
+
+    def warn(self, path: str | os.PathLike, problem: str) -> None:
+        """Record a loss that skips nothing (the item is read anyway) and emit a :class:`DataWarning`."""
+        self.warnings.append({"path": os.fspath(path), "reason": problem})
+        pywarnings.warn(f"{os.fspath(path)}: {problem}", DataWarning, stacklevel=2)

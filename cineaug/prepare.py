@@ -9,13 +9,14 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .cache import CacheWriter, read_cycle, read_index
 from .errors import CineDataError, ReadLog
 from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
 from .preprocess import DEFAULT_FOV_MM, prepare_cycle
-from .types import CineCycle
+from .types import UNOBSERVED_FILL_RAW, CineCycle
 from .viz import save_cycles_gif
 
 KINDS = ("sunnybrook", "acdc", "mnms", "nifti", "dicom")
@@ -37,7 +38,31 @@ def read_source(kind: str, path: str | os.PathLike, log: ReadLog) -> Iterator[Ci
     raise ValueError(f"unknown data kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-def _prepare_or_error(cycle: CineCycle, **kwargs: Any) -> CineCycle | CineDataError:
+Packed = tuple[dict[str, Any], np.ndarray, np.ndarray]
+
+
+def pack_observed(cycle: CineCycle) -> CineCycle | Packed:
+    """A key-frame cycle as it travels to a worker: metadata and its observed frames only (the
+    other frames hold the raw fill and no labels); any other cycle as it is."""
+    if not cycle.key_frames_only:
+        return cycle
+    return cycle.metadata(), cycle.image[cycle.observed], cycle.label[cycle.observed]
+
+
+def unpack_observed(item: CineCycle | Packed) -> CineCycle:
+    """Inverse of :func:`pack_observed`."""
+    if isinstance(item, CineCycle):
+        return item
+    meta, image, label = item
+    observed = np.asarray(meta["observed"], bool)
+    full_image = np.full((len(observed), *image.shape[1:]), UNOBSERVED_FILL_RAW, np.float32)  # [T,H,W]
+    full_label = np.zeros(full_image.shape, np.uint8)
+    full_image[observed], full_label[observed] = image, label
+    return CineCycle.from_arrays(full_image, full_label, meta)
+
+
+def _prepare_or_error(item: CineCycle | Packed, **kwargs: Any) -> CineCycle | CineDataError:
+    cycle = unpack_observed(item)
     try:
         return prepare_cycle(cycle, **kwargs)
     except (CineDataError, ValueError) as err:
@@ -60,7 +85,7 @@ def prepare_cycles(
             bar.update()
     else:
         with get_context("spawn").Pool(workers) as pool:
-            for out in pool.imap(fn, cycles, chunksize=1):
+            for out in pool.imap(fn, map(pack_observed, cycles), chunksize=1):
                 yield out
                 bar.update()
     bar.close()
@@ -110,7 +135,7 @@ def prepare_dataset(
         raise CineDataError(
             input_path, f"no cycle could be read as {kind} data ({len(log.skipped)} items skipped)"
         )
-    index_path = writer.close(skipped=log.skipped)
+    index_path = writer.close(skipped=log.skipped, warnings=log.warnings)
     if preview:
         write_preview(output, preview)
     return index_path
@@ -131,11 +156,13 @@ def pick_preview(entries: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
 
 
 def write_preview(root: str | os.PathLike, n: int = 8) -> Path:
-    """``root/preview.gif``: ``n`` cycles of a cache with their labels overlaid."""
+    """``root/preview.gif``: ``n`` cycles of a cache with their labels overlaid (unobserved frames
+    drawn as "not acquired")."""
     cycles = [read_cycle(root, e) for e in pick_preview(read_index(root)["cycles"], n)]
     return save_cycles_gif(
         Path(root) / PREVIEW,
         [c.image for c in cycles],
         [c.label for c in cycles],
         [c.label_source for c in cycles],
+        observed=[c.observed for c in cycles],
     )

@@ -4,6 +4,8 @@
 (fixed field of view in mm, ``size`` px) -> :func:`resample_time` (20 frames) ->
 :func:`normalise_intensity` -> :func:`~cineaug.propagate.propagate_labels` -> :func:`estimate_es_frame`
 where the source gave none. Every function returns a new cycle and leaves its input untouched.
+Unobserved frames (key-frame cycles) are never interpolated, normalised or registered: they leave
+preparation holding :data:`~cineaug.types.UNOBSERVED_FILL`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from .propagate import propagate_labels
-from .types import LV, MYO, N_FRAMES, CineCycle, check_cycle_arrays
+from .types import LV, MYO, N_FRAMES, UNOBSERVED_FILL, UNOBSERVED_FILL_RAW, CineCycle, check_cycle_arrays
 
 DEFAULT_FOV_MM = 160.0
 """Side of the square field of view kept around the heart: LV, myocardium and RV of a dilated heart."""
@@ -37,9 +39,45 @@ def roll_to_ed(cycle: CineCycle) -> CineCycle:
         label=np.roll(cycle.label, shift, axis=0),
         labeled=np.roll(cycle.labeled, shift),
         label_source=np.roll(cycle.label_source, shift),
+        observed=np.roll(cycle.observed, shift),
         frame_times=times,
         ed_frame=0,
         es_frame=(cycle.es_frame + shift) % t if cycle.es_frame >= 0 else -1,
+    )
+
+
+def drop_unobserved(cycle: CineCycle) -> CineCycle:
+    """The observed frames of a key-frame cycle as a cycle of their own ``[K,H,W]`` (in order), so
+    that spatial steps (crop, in-plane resampling) see acquired images only; a fully observed
+    cycle is returned as is. :func:`restore_unobserved` puts the frames back."""
+    if not cycle.key_frames_only:
+        return cycle
+    keep = np.flatnonzero(cycle.observed)
+    es = int(np.searchsorted(keep, cycle.es_frame)) if cycle.es_frame >= 0 else -1
+    return dataclasses.replace(
+        cycle,
+        image=cycle.image[keep],
+        label=cycle.label[keep],
+        labeled=cycle.labeled[keep],
+        label_source=cycle.label_source[keep],
+        observed=None,
+        frame_times=None if cycle.frame_times is None else cycle.frame_times[keep],
+        ed_frame=int(np.searchsorted(keep, cycle.ed_frame)),
+        es_frame=es,
+    )
+
+
+def restore_unobserved(spatial: CineCycle, like: CineCycle) -> CineCycle:
+    """Inverse of :func:`drop_unobserved` after a spatial step: ``spatial``'s frames back at the
+    observed frames of ``like`` (unobserved frames: :data:`~cineaug.types.UNOBSERVED_FILL_RAW`)."""
+    if not like.key_frames_only:
+        return spatial
+    image = np.full((like.n_frames, *spatial.image.shape[1:]), UNOBSERVED_FILL_RAW, np.float32)
+    label = np.zeros(image.shape, np.uint8)
+    image[like.observed], label[like.observed] = spatial.image, spatial.label
+    frame_fields = ("labeled", "label_source", "observed", "frame_times", "ed_frame", "es_frame")
+    return dataclasses.replace(
+        spatial, image=image, label=label, **{f: getattr(like, f) for f in frame_fields}
     )
 
 
@@ -112,24 +150,41 @@ def resample_time(cycle: CineCycle, n_frames: int = N_FRAMES) -> CineCycle:
     Images are interpolated linearly in cyclic phase. Each labelled source frame is snapped to
     its nearest output frame, whose phase then equals the source frame's exactly, so that image
     and labels stay together. Frame times are resampled the same way.
+
+    A key-frame cycle (some frames unobserved) is never interpolated: each observed frame ``s`` of
+    ``T`` moves to output frame ``round(n_frames * s / T)`` with its labels, and every other output
+    frame is unobserved (image :data:`~cineaug.types.UNOBSERVED_FILL_RAW`).
+
+    Raises:
+        ValueError: two observed frames of a key-frame cycle land on the same output frame.
     """
     t = cycle.n_frames
     if cycle.ed_frame != 0:
         raise ValueError(f"{cycle.key}: resample_time needs ED at frame 0, call roll_to_ed first")
     if t == n_frames:
         return cycle
+    full = bool(cycle.observed.all())
     src_phase = np.arange(t) / t
     out_phase = np.arange(n_frames) / n_frames
+    keys = np.flatnonzero(cycle.labeled if full else cycle.observed)
+    snapped = np.round(src_phase[keys] * n_frames).astype(int) % n_frames
+    if not full and len(set(snapped.tolist())) < len(keys):
+        raise ValueError(f"{cycle.key}: observed frames {keys.tolist()} of {t} share output frames")
+    out_phase[snapped] = src_phase[keys]
     label = np.zeros((n_frames, *cycle.image.shape[1:]), np.uint8)
     source = np.zeros(n_frames, np.uint8)
-    for s in np.flatnonzero(cycle.labeled):
-        k = int(round(src_phase[s] * n_frames)) % n_frames
-        out_phase[k] = src_phase[s]
-        label[k], source[k] = cycle.label[s], cycle.label_source[s]
-    lo = np.floor(out_phase * t).astype(int) % t
-    hi = (lo + 1) % t
-    w = (out_phase * t - np.floor(out_phase * t)).astype(np.float32)[:, None, None]
-    image = ((1 - w) * cycle.image[lo] + w * cycle.image[hi]).astype(np.float32)
+    label[snapped], source[snapped] = cycle.label[keys], cycle.label_source[keys]
+    observed = np.ones(n_frames, bool)
+    if full:
+        lo = np.floor(out_phase * t).astype(int) % t
+        hi = (lo + 1) % t
+        w = (out_phase * t - np.floor(out_phase * t)).astype(np.float32)[:, None, None]
+        image = ((1 - w) * cycle.image[lo] + w * cycle.image[hi]).astype(np.float32)
+    else:
+        image = np.full(label.shape, UNOBSERVED_FILL_RAW, np.float32)
+        image[snapped] = cycle.image[keys]
+        observed[:] = False
+        observed[snapped] = True
     times = None
     if cycle.frame_times is not None:
         times = (out_phase * _period(cycle.frame_times)).astype(np.float32)
@@ -140,6 +195,7 @@ def resample_time(cycle: CineCycle, n_frames: int = N_FRAMES) -> CineCycle:
         label=label,
         labeled=source > 0,
         label_source=source,
+        observed=observed,
         frame_times=times,
         es_frame=es,
     )
@@ -177,8 +233,9 @@ def prepare_cycle(
         cycle: a raw cycle from a reader or the simulator (any frame count, native resolution).
         size: output side in pixels (64 or 128).
         fov_mm: side of the square field of view around the heart, in mm.
-        propagate: propagate expert labels to every frame by registration (see
-            :func:`~cineaug.propagate.propagate_labels`), flagged ``LabelSource.PROPAGATED``.
+        propagate: propagate expert labels to every observed frame by registration (see
+            :func:`~cineaug.propagate.propagate_labels`), flagged ``LabelSource.PROPAGATED``; a
+            key-frame cycle keeps its expert frames, and its unobserved frames stay unlabelled.
         n_frames: output frames per cycle.
 
     Returns:
@@ -186,13 +243,18 @@ def prepare_cycle(
     """
     cycle.validate()
     out = roll_to_ed(cycle)
-    out = resample_inplane(out, heart_center(out), size, fov_mm)
+    key = drop_unobserved(out)  # spatial steps see acquired frames only
+    out = restore_unobserved(resample_inplane(key, heart_center(key), size, fov_mm), out)
     out = resample_time(out, n_frames)
-    out = dataclasses.replace(out, image=normalise_intensity(out.image))
-    if propagate and out.labeled.any() and not out.labeled.all():
-        label, source = propagate_labels(out.image, out.label, out.label_source, out.annotated_classes)
+    image = np.full_like(out.image, UNOBSERVED_FILL)  # normalised on the observed frames alone
+    image[out.observed] = normalise_intensity(out.image[out.observed])
+    out = dataclasses.replace(out, image=image)
+    if propagate and out.labeled.any() and not out.labeled[out.observed].all():
+        label, source = propagate_labels(
+            out.image, out.label, out.label_source, out.annotated_classes, out.observed
+        )
         out = dataclasses.replace(out, label=label, labeled=source > 0, label_source=source)
-    if out.es_frame < 0:
+    if out.es_frame < 0 and not out.key_frames_only:
         out.es_frame = estimate_es_frame(out)
         out.extra = dict(out.extra, es_from="labels" if out.labeled.all() else "image motion")
     check_cycle_arrays(out.image, out.label, out.labeled, where=out.key, prepared=n_frames == N_FRAMES)

@@ -1,6 +1,6 @@
 """Label propagation: expert labels at a few frames (ED, ES) -> labels at every frame.
 
-Each unlabelled frame gets the labels of the expert frames warped onto it by optical flow
+Each unlabelled observed frame gets the labels of the expert frames warped onto it by optical flow
 (scikit-image's iterative Lucas-Kanade, radius 5: as accurate as TV-L1 on Sunnybrook ED->ES,
 LV Dice 0.92, at half the cost), blended with weights that fall with the cyclic distance in
 time. A frame
@@ -48,29 +48,33 @@ def propagate_labels(
     label: np.ndarray,
     label_source: np.ndarray,
     annotated_classes: tuple[int, ...],
+    observed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fill every frame's labels from the expert frames.
+    """Fill every observed frame's labels from the expert frames.
 
     Args:
         image: ``[T,H,W]`` float32 normalised cycle.
         label: ``[T,H,W]`` uint8 labels; unlabelled frames are zeros.
         label_source: ``[T]`` uint8 :class:`~cineaug.types.LabelSource` per frame.
         annotated_classes: the classes the source annotates.
+        observed: ``[T]`` bool, frames holding an image (all if None). An unobserved frame has
+            nothing to register: it is neither a reference nor a target and stays unlabelled.
 
     Returns:
         ``(label [T,H,W] uint8, label_source [T] uint8)``: expert frames unchanged except that
-        partial frames gain their missing classes; other frames ``PROPAGATED``.
+        partial frames gain their missing classes; other observed frames ``PROPAGATED``.
     """
     t = image.shape[0]
+    observed = np.ones(t, bool) if observed is None else np.asarray(observed, bool)
     classes = np.array([BACKGROUND, *annotated_classes])
     label, source = label.copy(), label_source.copy()
-    full = [int(k) for k in np.flatnonzero(source == LabelSource.EXPERT)]
-    partial = [int(k) for k in np.flatnonzero(source == LabelSource.EXPERT_PARTIAL)]
+    full = [int(k) for k in np.flatnonzero((source == LabelSource.EXPERT) & observed)]
+    partial = [int(k) for k in np.flatnonzero((source == LabelSource.EXPERT_PARTIAL) & observed)]
     for k in partial if full else []:
         label[k] = _complete(label[k], _blend(image, label, full, k, classes))
     references = sorted(set(full) | set(partial))
     for k in range(t):
-        if source[k] == LabelSource.NONE:
+        if source[k] == LabelSource.NONE and observed[k]:
             label[k] = _blend(image, label, references, k, classes)
             source[k] = LabelSource.PROPAGATED
     return label, source

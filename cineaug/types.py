@@ -7,9 +7,13 @@ A *cycle* is one short-axis slice over one cardiac cycle:
 - ``label``: uint8 ``[T, H, W]`` in ACDC order (0 background, 1 RV cavity, 2 LV myocardium,
   3 LV cavity). A frame whose ``labeled`` flag is False holds zeros that mean "unknown".
 - ``label_source``: uint8 ``[T]``, where each frame's labels came from (:data:`LabelSource`).
+- ``observed``: bool ``[T]``, the frames that hold an acquired image. A *key-frame cycle* (ACDC or
+  M&Ms copies without their cine: ED and ES only) observes a few frames; every other frame's image
+  is the fill :data:`UNOBSERVED_FILL` (``UNOBSERVED_FILL_RAW`` before preparation) and must never be
+  shown to a loss or a discriminator as real. A labelled frame is always observed.
 - ``annotated_classes``: the foreground classes the source annotates at all (Sunnybrook: 2, 3).
 
-Losses and metrics must honour both ``labeled`` and ``annotated_classes``.
+Losses and metrics must honour ``observed``, ``labeled`` and ``annotated_classes``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ BACKGROUND, RV, MYO, LV = 0, 1, 2, 3
 CLASS_NAMES = ("background", "rv", "myocardium", "lv")
 """ACDC label order; index = label value."""
 ALL_CLASSES = (RV, MYO, LV)
+
+UNOBSERVED_FILL = -1.0
+"""Image value of an unobserved frame in a prepared cycle (the bottom of [-1, 1]: black)."""
+UNOBSERVED_FILL_RAW = 0.0
+"""Image value of an unobserved frame in a raw cycle (before normalisation)."""
 
 SUNNYBROOK_PATHOLOGIES = ("N", "HYP", "HF-I", "HF-NI")
 ACDC_PATHOLOGIES = ("NOR", "MINF", "DCM", "HCM", "ARV")
@@ -78,12 +87,16 @@ class CineCycle:
     frame_times: np.ndarray | None = None  # [T] float32 ms from the R wave; uniform if None
     slice_thickness: float | None = None  # mm
     extra: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable source-specific facts
+    observed: np.ndarray | None = None  # [T] bool, frames holding an acquired image; all if None
 
     def __post_init__(self) -> None:
         self.labeled = np.asarray(self.labeled, dtype=bool)
         if self.label_source is None:
             self.label_source = np.where(self.labeled, LabelSource.EXPERT, LabelSource.NONE).astype(np.uint8)
         self.label_source = np.asarray(self.label_source, dtype=np.uint8)
+        if self.observed is None:
+            self.observed = np.ones(len(self.labeled), bool)
+        self.observed = np.asarray(self.observed, dtype=bool)
         self.spacing = (float(self.spacing[0]), float(self.spacing[1]))
         self.annotated_classes = tuple(int(c) for c in self.annotated_classes)
 
@@ -115,6 +128,7 @@ class CineCycle:
         )
         _require(0 <= self.ed_frame < t, self.key, f"ed_frame {self.ed_frame} outside [0, {t})")
         _require(-1 <= self.es_frame < t, self.key, f"es_frame {self.es_frame} outside [-1, {t})")
+        self._validate_observed(prepared)
         _require(all(s > 0 and np.isfinite(s) for s in self.spacing), self.key, f"spacing {self.spacing}")
         _require(set(self.annotated_classes) <= set(ALL_CLASSES), self.key, "unknown annotated class")
         if prepared:
@@ -125,6 +139,22 @@ class CineCycle:
             )
         return self
 
+    def _validate_observed(self, prepared: bool) -> None:
+        t, obs = self.n_frames, self.observed
+        _require(obs.shape == (t,), self.key, f"observed must have one flag per frame, got {obs.shape}")
+        _require(not (self.labeled & ~obs).any(), self.key, "a labelled frame must be observed")
+        _require(bool(obs[self.ed_frame]), self.key, f"ED frame {self.ed_frame} is not observed")
+        _require(self.es_frame < 0 or bool(obs[self.es_frame]), self.key, "ES frame is not observed")
+        fill = UNOBSERVED_FILL if prepared else UNOBSERVED_FILL_RAW
+        _require(
+            bool(np.all(self.image[~obs] == fill)), self.key, f"an unobserved frame's image is not {fill:g}"
+        )
+
+    @property
+    def key_frames_only(self) -> bool:
+        """True for a key-frame cycle: some frames hold no acquired image."""
+        return not bool(self.observed.all())
+
     def metadata(self) -> dict[str, Any]:
         """JSON-serialisable metadata (everything except the arrays)."""
         meta = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _ARRAYS}
@@ -132,6 +162,7 @@ class CineCycle:
         meta["annotated_classes"] = list(self.annotated_classes)
         meta["labeled"] = [bool(v) for v in self.labeled]
         meta["label_source"] = [int(v) for v in self.label_source]
+        meta["observed"] = [bool(v) for v in self.observed]
         meta["frame_times"] = None if self.frame_times is None else [float(v) for v in self.frame_times]
         json.dumps(meta)  # fail here, not in the cache writer, if extra is not serialisable
         return meta
@@ -142,12 +173,14 @@ class CineCycle:
         kwargs = {k: v for k, v in meta.items() if k in _FIELDS}
         kwargs["labeled"] = np.asarray(meta["labeled"], dtype=bool)
         kwargs["label_source"] = np.asarray(meta["label_source"], dtype=np.uint8)
+        if meta.get("observed") is not None:  # caches written before `observed`: all observed
+            kwargs["observed"] = np.asarray(meta["observed"], dtype=bool)
         if meta.get("frame_times") is not None:
             kwargs["frame_times"] = np.asarray(meta["frame_times"], dtype=np.float32)
         return cls(image=image, label=label, **kwargs)
 
 
-_ARRAYS = ("image", "label", "labeled", "label_source", "frame_times")
+_ARRAYS = ("image", "label", "labeled", "label_source", "frame_times", "observed")
 _FIELDS = {f.name for f in dataclasses.fields(CineCycle)}
 
 

@@ -1,7 +1,8 @@
 """Pictures of cycles: label overlays, tiled animated GIFs and PNG montages.
 
 Colours: RV blue, myocardium green, LV cavity red. A white corner mark flags an expert-labelled
-frame, a grey one a propagated frame.
+frame, a grey one a propagated frame. An unobserved frame (key-frame cycles) is drawn as "not
+acquired": dark grey crossed by a light grey X, never as an image.
 """
 
 from __future__ import annotations
@@ -17,10 +18,26 @@ from skimage.segmentation import find_boundaries
 from .types import LabelSource
 
 CLASS_COLORS = np.array([[0, 0, 0], [60, 120, 255], [40, 220, 90], [255, 60, 50]], np.uint8)
+NOT_ACQUIRED_GREY, NOT_ACQUIRED_MARK = 64, 160
+
+
+def not_acquired_frame(h: int, w: int) -> np.ndarray:
+    """The picture of an unobserved frame: dark grey with a light grey X, ``[H,W,3]`` uint8."""
+    frame = np.full((h, w, 3), NOT_ACQUIRED_GREY, np.uint8)
+    t = np.linspace(0.0, 1.0, 4 * max(h, w))
+    rows, cols = np.round(t * (h - 1)).astype(int), np.round(t * (w - 1)).astype(int)
+    for dr in (-1, 0, 1):
+        r = np.clip(rows + dr, 0, h - 1)
+        frame[r, cols] = frame[r, w - 1 - cols] = NOT_ACQUIRED_MARK
+    return frame
 
 
 def overlay_cycle(
-    image: np.ndarray, label: np.ndarray | None = None, label_source: np.ndarray | None = None, zoom: int = 2
+    image: np.ndarray,
+    label: np.ndarray | None = None,
+    label_source: np.ndarray | None = None,
+    zoom: int = 2,
+    observed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render a cycle with label contours as RGB frames.
 
@@ -29,6 +46,8 @@ def overlay_cycle(
         label: ``[T,H,W]`` ACDC labels, or None for the image alone.
         label_source: ``[T]`` :class:`~cineaug.types.LabelSource`, for the corner mark.
         zoom: integer upscaling (nearest) for legibility.
+        observed: ``[T]`` bool; unobserved frames are drawn by :func:`not_acquired_frame` (None: all
+            observed).
 
     Returns:
         ``[T,H*zoom,W*zoom,3]`` uint8.
@@ -49,6 +68,8 @@ def overlay_cycle(
                 rgb[t, :mark, :mark] = 255
             elif s != LabelSource.NONE:
                 rgb[t, :mark, :mark] = 128
+    if observed is not None:
+        rgb[~np.asarray(observed, bool)] = not_acquired_frame(*rgb.shape[1:3])
     return rgb
 
 
@@ -81,6 +102,7 @@ def save_cycles_gif(
     label_sources: Sequence[np.ndarray | None] | None = None,
     ncols: int = 4,
     zoom: int = 2,
+    observed: Sequence[np.ndarray | None] | None = None,
 ) -> Path:
     """One animated GIF of several cycles side by side, labels overlaid.
 
@@ -88,10 +110,15 @@ def save_cycles_gif(
         images: cycles ``[T,H,W]`` in [-1, 1], all the same shape.
         labels: matching label cycles, or None.
         label_sources: matching ``[T]`` label sources, or None.
+        observed: matching ``[T]`` observed flags (unobserved frames drawn as "not acquired"), or None.
     """
-    labels = labels if labels is not None else [None] * len(images)
-    label_sources = label_sources if label_sources is not None else [None] * len(images)
-    clips = [overlay_cycle(i, lab, s, zoom) for i, lab, s in zip(images, labels, label_sources)]
+    n = len(images)
+    labels = labels if labels is not None else [None] * n
+    label_sources = label_sources if label_sources is not None else [None] * n
+    observed = observed if observed is not None else [None] * n
+    clips = [
+        overlay_cycle(i, lab, s, zoom, o) for i, lab, s, o in zip(images, labels, label_sources, observed)
+    ]
     return save_gif(path, tile(clips, ncols))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -100,6 +101,16 @@ def disk_cycle(
         label_source=np.where(flags, LabelSource.EXPERT, LabelSource.NONE).astype(np.uint8),
     )
     return cycle, full_label
+
+
+def key_frame_cycle(t: int = 30, ed: int = 3, es: int = 13, size: int = 96) -> CineCycle:
+    """The disk heart as an ACDC copy without its cine holds it: ED and ES observed and labelled,
+    the other ``t - 2`` frames unobserved (image 0)."""
+    full, _ = disk_cycle(t=t, size=size, labeled=(ed, es))
+    observed = np.zeros(t, bool)
+    observed[[ed, es]] = True
+    image = np.where(observed[:, None, None], full.image, 0.0).astype(np.float32)
+    return dataclasses.replace(full, image=image, observed=observed, ed_frame=ed, es_frame=es)
 
 
 GENERATOR_SIZE = 16

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 
 import numpy as np
 import pytest
-from conftest import disk_cycle
+from conftest import disk_cycle, key_frame_cycle
+from safetensors.numpy import save as st_save
 
 from cineaug import CacheWriter, CineDataError, CycleDataset, prepare_cycle
 from cineaug.cache import atomic_write_bytes, read_cycle, read_index
+from cineaug.types import UNOBSERVED_FILL
 
 
 @pytest.fixture
@@ -73,3 +77,32 @@ def test_writer_refuses_unprepared_cycles(tmp_path):
     cycle, _ = disk_cycle(t=30)
     with pytest.raises(ValueError, match="30 frames, expected 20"):
         CacheWriter(tmp_path, "test").add(cycle)
+
+
+def test_key_frame_cycles_are_counted_and_round_trip(tmp_path):
+    with CacheWriter(tmp_path, source="test") as writer:
+        writer.add(
+            dataclasses.replace(prepare_cycle(key_frame_cycle(), size=32, fov_mm=100.0), slice_index=1)
+        )
+        writer.add(prepare_cycle(disk_cycle()[0], size=32, fov_mm=100.0))
+    index = read_index(tmp_path)
+    assert index["counts"]["key_frame_cycles"] == 1 and index["counts"]["warnings"] == 0
+    assert [e["observed_frames"] for e in index["cycles"]] == [2, 20]
+    back = read_cycle(tmp_path, index["cycles"][0])
+    assert np.flatnonzero(back.observed).tolist() == [0, 7]
+    assert np.all(back.image[~back.observed] == UNOBSERVED_FILL)
+    sample = CycleDataset(tmp_path)[0]
+    assert sample["observed"].tolist() == back.observed.tolist()
+
+
+def test_cache_written_before_observed_reads_all_observed(cache):
+    root, prepared = cache
+    index = read_index(root)
+    entry = index["cycles"][0]
+    meta = prepared.metadata()
+    del meta["observed"]
+    data = st_save({"image": prepared.image, "label": prepared.label}, metadata={"cycle": json.dumps(meta)})
+    (root / entry["file"]).write_bytes(data)
+    entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    (root / "dataset.json").write_text(json.dumps(index))
+    assert CycleDataset(root)[0]["observed"].all()

@@ -6,10 +6,13 @@ import json
 
 import imageio.v3 as iio
 import numpy as np
+from conftest import disk_cycle, key_frame_cycle
 from typer.testing import CliRunner
 
 from cineaug import CycleDataset, LabelSource
 from cineaug.cli import app
+from cineaug.simulate import write_simulated_dataset
+from cineaug.viz import not_acquired_frame
 
 runner = CliRunner()
 
@@ -33,12 +36,50 @@ def test_prepare_sunnybrook(sunnybrook_root, tmp_path):
     assert np.any(gif[..., 0] > gif[..., 1] + 100)  # the red LV contour is drawn
 
 
+def test_prepare_acdc_without_cines_gives_key_frame_cycles(tmp_path):
+    root = write_simulated_dataset(tmp_path / "acdc", n=2, seed=4, fmt="acdc", workers=1, progress=False)
+    for cine in root.glob("*/*_4d.nii.gz"):
+        cine.unlink()  # as the public ACDC copies: ED and ES volumes only
+    out = tmp_path / "prepared"
+    result = runner.invoke(app, ["prepare", "acdc", str(root), str(out), "--size", "32", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 key frames only, 0 skipped, 0 warnings" in result.output
+    counts = json.loads((out / "dataset.json").read_text())["counts"]
+    assert counts["key_frame_cycles"] == 2 and counts["frames_by_label_source"] == {"expert": 4, "none": 36}
+    sample = CycleDataset(out)[0]
+    es = int(sample["es_frame"])  # NbFrame 20: ES keeps its frame number
+    assert (
+        sample["observed"].nonzero().flatten().tolist()
+        == [0, es]
+        == sample["labeled"].nonzero().flatten().tolist()
+    )
+    gif = iio.imread(out / "preview.gif", index=None)  # [T', H, W, 3]: equal frames in a row are merged
+    tiles = gif[:, 2:66, 2:66]  # the first cycle's tile (64 px, 2 px padding)
+    blank = [np.array_equal(t, not_acquired_frame(64, 64)) for t in tiles]
+    assert not blank[0] and tiles[0].std() > 20 and sum(blank) >= 1  # ED is an image, the gaps are marked
+    assert sum(not b for b in blank) == 2  # ED and ES only are drawn as images
+
+
 def test_prepare_bad_input_is_one_clear_line(tmp_path):
     result = runner.invoke(app, ["prepare", "sunnybrook", str(tmp_path), str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "not a Sunnybrook folder" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["prepare", "dicom", str(tmp_path / "nope"), str(tmp_path / "o")])
     assert result.exit_code == 2 and "no such folder" in result.output
+
+
+def test_key_frame_cycles_travel_to_workers_without_their_gaps():
+    from cineaug.prepare import pack_observed, unpack_observed
+
+    cycle = key_frame_cycle()
+    meta, image, label = pack_observed(cycle)
+    assert image.shape == label.shape == (2, 96, 96)
+    back = unpack_observed((meta, image, label))
+    np.testing.assert_array_equal(back.image, cycle.image)
+    np.testing.assert_array_equal(back.label, cycle.label)
+    assert back.metadata() == cycle.metadata()
+    full = disk_cycle()[0]
+    assert pack_observed(full) is full and unpack_observed(full) is full
 
 
 def test_preview_takes_labelled_cycles_of_every_subject_first():

@@ -37,5 +37,17 @@ def test_labeled_frames_lists_every_labelled_frame():
 def test_a_cycle_without_labels_is_refused():
     c = cycle()
     c["labeled"][:] = False
-    with pytest.raises(ValueError, match="no labelled frame"):
+    with pytest.raises(ValueError, match="no labelled, observed frame"):
         RandFramed(("image", "label"))(c)
+
+
+def test_unobserved_frames_are_never_taken_even_when_flagged_labelled():
+    c = cycle()
+    c["labeled"][:] = True  # e.g. labels drawn for every frame, but images acquired at 0 and 7 only
+    c["observed"] = torch.tensor([i in (0, 7) for i in range(20)])
+    tf = RandFramed(("image", "label")).set_random_state(0)
+    assert {tf(dict(c))["frame"] for _ in range(30)} == {0, 7}
+    assert [f["frame"] for f in LabeledFramesd(("image", "label"))(c)] == [0, 7]
+    c["observed"][:] = False
+    with pytest.raises(ValueError, match="no labelled, observed frame"):
+        LabeledFramesd(("image", "label"))(c)

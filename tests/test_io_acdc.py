@@ -90,16 +90,43 @@ def test_nbframe_mismatch_warns_and_uses_t(tmp_path):
     assert cycles[0].n_frames == 13 and cycles[0].extra["nb_frames"] == 13
 
 
-def test_missing_4d_is_skipped_and_counted(database):
-    missing = database / "training" / "patient085" / "patient085_4d.nii.gz"
+def test_missing_4d_reads_key_frames(database):
+    folder = database / "training" / "patient085"  # ED 3, ES 9 (1-based), NbFrame 13
+    cine = nib.load(folder / "patient085_4d.nii.gz").get_fdata(dtype=np.float32)
+    (folder / "patient085_4d.nii.gz").unlink()
+    cycles = [c for c in read_acdc(database, strict()) if c.subject == "patient085"]
+    assert len(cycles) == 3
+    c = cycles[1]
+    assert c.n_frames == 13 and (c.ed_frame, c.es_frame) == (2, 8)
+    assert np.flatnonzero(c.observed).tolist() == [2, 8] == np.flatnonzero(c.labeled).tolist()
+    np.testing.assert_array_equal(c.image[2], cine[:, :, 1, 2].T)  # image[t][row, col] = data[col, row, z, t]
+    np.testing.assert_array_equal(c.image[8], cine[:, :, 1, 8].T)
+    assert not c.image[~c.observed].any()  # unobserved frames hold the raw fill, 0
+    assert c.label[2, 2, 5] == RV and c.label[8, 2, 5] == LV
+    assert c.spacing == (1.25, 1.5) and c.frame_times is None
+
+
+def test_missing_4d_and_es_volume_is_skipped_and_counted(database):
+    missing = database / "training" / "patient085" / "patient085_frame09.nii.gz"
+    (database / "training" / "patient085" / "patient085_4d.nii.gz").unlink()
     missing.unlink()
     log = ReadLog()
-    with pytest.warns(SkippedItemWarning, match="patient085_4d.nii.gz"):
+    with pytest.warns(SkippedItemWarning, match="patient085_frame09.nii.gz"):
         subjects = {c.subject for c in read_acdc(database, log)}
     assert subjects == {"patient001", "patient101"}
-    assert log.skipped == [{"path": str(missing), "reason": "missing 4D cine file"}]
+    assert log.skipped == [{"path": str(missing), "reason": "missing: no 4D cine and no ES volume"}]
     with pytest.raises(CineDataError, match=re.escape(str(missing))):
         list(read_acdc(database, strict()))
+
+
+def test_key_frames_need_nbframe_and_equal_shapes(tmp_path):
+    folder = write_patient(tmp_path, 9)
+    (folder / "patient009_4d.nii.gz").unlink()
+    (folder / "Info.cfg").write_text("ED: 1\nES: 12\nGroup: DCM\n")
+    expect_error(tmp_path, folder / "Info.cfg", "no NbFrame, and no 4D cine: ED and ES cannot be placed")
+    (folder / "Info.cfg").write_text("ED: 1\nES: 12\nGroup: DCM\nNbFrame: 13\n")
+    save(folder / "patient009_frame12.nii.gz", np.ones((16, 12, 4)))
+    expect_error(tmp_path, folder / "patient009_frame12.nii.gz", r"shape \(16, 12, 4\) != \(16, 12, 3\)")
 
 
 def test_empty_folder(tmp_path):

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import disk_cycle
+from conftest import disk_cycle, key_frame_cycle
 
 from cineaug import CycleContractError, LabelSource, prepare_cycle, read_sunnybrook
 from cineaug.preprocess import (
@@ -17,7 +17,7 @@ from cineaug.preprocess import (
     resample_time,
     roll_to_ed,
 )
-from cineaug.types import LV, MYO
+from cineaug.types import LV, MYO, UNOBSERVED_FILL
 
 
 def test_roll_to_ed_moves_ed_first_and_keeps_frames_together():
@@ -67,6 +67,38 @@ def test_resample_time_snaps_labelled_frames():
     np.testing.assert_allclose(out.image[1], 0.5 * (cycle.image[1] + cycle.image[2]), atol=1e-6)
     with pytest.raises(ValueError, match="roll_to_ed"):
         resample_time(dataclasses.replace(cycle, ed_frame=3), 20)
+
+
+def test_key_frames_are_snapped_never_interpolated():
+    cycle = roll_to_ed(key_frame_cycle(t=30, ed=3, es=13))  # ES 10 frames after ED
+    out = resample_time(cycle, 20)
+    k = round(20 * 10 / 30)  # 7: ES at its phase of the R-R interval
+    assert np.flatnonzero(out.observed).tolist() == [0, k] == np.flatnonzero(out.labeled).tolist()
+    assert out.es_frame == k
+    np.testing.assert_array_equal(out.image[k], cycle.image[10])
+    np.testing.assert_array_equal(out.label[k], cycle.label[10])
+    assert not out.image[~out.observed].any() and not out.label[~out.observed].any()
+    crowded = dataclasses.replace(
+        cycle, observed=np.isin(np.arange(30), (0, 10, 11)), image=cycle.image.copy()
+    )
+    crowded.image[11] = 1.0
+    with pytest.raises(ValueError, match=r"observed frames \[0, 10, 11\] of 30 share output frames"):
+        resample_time(crowded, 20)  # 10/30 and 11/30 both round to frame 7 of 20
+
+
+def test_prepare_key_frame_cycle_keeps_the_two_expert_frames():
+    raw = key_frame_cycle(t=30, ed=3, es=13)
+    out = prepare_cycle(raw, size=48, fov_mm=120.0)
+    assert np.flatnonzero(out.observed).tolist() == [0, 7] and out.es_frame == 7
+    assert out.label_source.tolist() == [LabelSource.EXPERT if k in (0, 7) else 0 for k in range(20)]
+    assert np.all(out.image[~out.observed] == UNOBSERVED_FILL)
+    assert out.image[out.observed].min() == -1.0 and out.image[out.observed].max() == 1.0
+    lv = (out.label == LV).reshape(20, -1).sum(1)
+    assert lv[0] > lv[7] > 0  # the disk is larger at ED
+    # the observed frames are prepared as they would be in the full cine
+    full = dataclasses.replace(disk_cycle(t=30, labeled=(3, 13))[0], ed_frame=3, es_frame=13)
+    full = prepare_cycle(full, size=48, fov_mm=120.0, propagate=False)
+    np.testing.assert_array_equal(out.label[[0, 7]], full.label[[0, 7]])
 
 
 def test_normalise_intensity_is_robust_to_scale():

@@ -44,3 +44,12 @@ def test_partial_frame_gains_the_missing_wall_and_keeps_the_expert_cavity():
     assert source[10] == LabelSource.EXPERT_PARTIAL
     np.testing.assert_array_equal(label[10] == LV, es == LV)
     assert dice(label[10] == MYO, full[10] == MYO) > 0.75
+
+
+def test_unobserved_frames_are_neither_registered_nor_filled():
+    cycle, _ = disk_cycle(size=64, labeled=(0, 10))
+    observed = np.isin(np.arange(20), (0, 5, 10))
+    image = np.where(observed[:, None, None], normalise_intensity(cycle.image), -1.0).astype(np.float32)
+    label, source = propagate_labels(image, cycle.label, cycle.label_source, (MYO, LV), observed)
+    assert np.flatnonzero(source).tolist() == [0, 5, 10] and source[5] == LabelSource.PROPAGATED
+    assert not label[~observed].any()

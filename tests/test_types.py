@@ -49,11 +49,34 @@ def test_valid_cycle_and_metadata_round_trip():
         (dict(label=np.ones((20, 8, 8), np.uint8)), "unlabeled frame holds labels"),
         (dict(ed_frame=3), "end-diastole"),
         (dict(spacing=(0.0, 1.0)), "spacing"),
+        (dict(labeled=np.eye(20, dtype=bool)[3], observed=~np.eye(20, dtype=bool)[3]), "must be observed"),
+        (dict(observed=np.eye(20, dtype=bool)[5]), "ED frame 0 is not observed"),
+        (dict(observed=np.eye(20, dtype=bool)[0]), "unobserved frame's image is not -1"),
+        (dict(observed=np.ones(19, bool)), "one flag per frame"),
     ],
 )
 def test_contract_violations_are_named(kw, match):
     with pytest.raises(CycleContractError, match=match):
         cycle(**kw).validate(prepared=True)
+
+
+def test_key_frame_cycle_round_trips_and_old_metadata_reads_all_observed():
+    observed = np.isin(np.arange(20), (0, 7))
+    image = np.where(observed[:, None, None], np.full((20, 8, 8), 0.5), -1.0).astype(np.float32)
+    c = cycle(image=image, labeled=observed, observed=observed, es_frame=7).validate(prepared=True)
+    assert c.key_frames_only and c.metadata()["observed"] == observed.tolist()
+    back = CineCycle.from_arrays(c.image, c.label, c.metadata())
+    np.testing.assert_array_equal(back.observed, observed)
+    meta = cycle().metadata()
+    del meta["observed"]  # written before the flag existed
+    old = CineCycle.from_arrays(np.zeros((20, 8, 8), np.float32), np.zeros((20, 8, 8), np.uint8), meta)
+    assert old.observed.all() and not old.key_frames_only
+    raw = cycle(
+        image=np.where(observed[:, None, None], image + 300, 0.0).astype(np.float32), observed=observed
+    )
+    raw.validate()  # raw cycles fill unobserved frames with 0
+    with pytest.raises(CycleContractError, match="ES frame is not observed"):
+        cycle(image=image, observed=observed, es_frame=3).validate(prepared=True)
 
 
 def test_check_arrays_accepts_torch_and_assert_shape():

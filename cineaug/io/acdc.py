@@ -4,9 +4,10 @@ Layout::
 
     database/training/patient001/
         Info.cfg                      ED: 1, ES: 12, Group: DCM, Height, NbFrame, Weight (no [section])
-        patient001_4d.nii.gz          [X, Y, Z, T] cine
-        patient001_frame01_gt.nii.gz  [X, Y, Z] labels at ED (frame numbers 1-based, zero-padded to 2)
-        patient001_frame12_gt.nii.gz  [X, Y, Z] labels at ES
+        patient001_4d.nii.gz          [X, Y, Z, T] cine (absent from many copies)
+        patient001_frame01.nii.gz     [X, Y, Z] image at ED (frame numbers 1-based, zero-padded to 2)
+        patient001_frame01_gt.nii.gz  [X, Y, Z] labels at ED
+        patient001_frame12.nii.gz, patient001_frame12_gt.nii.gz   the same at ES
     database/testing/patient101/...
 
 Labels are already in ACDC order (1 RV cavity, 2 myocardium, 3 LV cavity).
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..errors import CineDataError, ReadLog
 from ..types import ALL_CLASSES, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
-from .nifti import check_frame, find_nifti, load_cine, load_labels, slice_cycles
+from .nifti import CineVolume, check_frame, find_nifti, load_cine, load_key_frames, load_labels, slice_cycles
 
 _PATIENT = re.compile(r"patient\d+")
 _GROUPS = {"NOR": "NOR", "MINF": "MINF", "DCM": "DCM", "HCM": "HCM", "RV": "ARV", "ARV": "ARV"}
@@ -91,23 +92,30 @@ def _frame(info: dict[str, str], key: str, path: Path) -> int:
 def read_patient(folder: Path) -> list[CineCycle]:
     """All cycles (one per slice) of one ACDC patient folder.
 
+    With ``patientNNN_4d.nii.gz`` every frame is observed. Without it (copies that keep the ED and
+    ES volumes only) the cycles are *key-frame cycles* of NbFrame frames: ED and ES observed at
+    their frames, every other frame unobserved.
+
     Raises:
-        CineDataError: naming the offending file (Info.cfg, 4D volume or ground truth).
+        CineDataError: naming the offending file (Info.cfg, 4D volume, frame volume or ground truth).
     """
     name = folder.name
     info_path = folder / "Info.cfg"
     info = read_info(info_path)
     ed, es = _frame(info, "ED", info_path), _frame(info, "ES", info_path)
-    volume_path = find_nifti(folder, f"{name}_4d")
-    if volume_path is None:
-        raise CineDataError(folder / f"{name}_4d.nii.gz", "missing 4D cine file")
-    volume = load_cine(volume_path)
-    t = volume.n_frames
     nb_frames = _number(info, "NbFrame", info_path, required=False)
-    if nb_frames is not None and nb_frames != t:
-        warnings.warn(
-            f"{info_path}: NbFrame {nb_frames:g} != {t} frames in {volume_path}; using {t}", stacklevel=2
-        )
+    volume_path = find_nifti(folder, f"{name}_4d")
+    if volume_path is not None:
+        volume = load_cine(volume_path)
+        if nb_frames is not None and nb_frames != volume.n_frames:
+            warnings.warn(
+                f"{info_path}: NbFrame {nb_frames:g} != {volume.n_frames} frames in {volume_path}; "
+                f"using {volume.n_frames}",
+                stacklevel=2,
+            )
+    else:
+        volume = _key_frames(folder, info_path, ed, es, nb_frames)
+    t = volume.n_frames
     check_frame(info_path, "ED", ed, t, one_based=True)
     check_frame(info_path, "ES", es, t, one_based=True)
 
@@ -138,6 +146,27 @@ def read_patient(folder: Path) -> list[CineCycle]:
     )
 
 
+def _key_frames(folder: Path, info_path: Path, ed: int, es: int, nb_frames: float | None) -> CineVolume:
+    """The ED and ES volumes placed on a cycle of NbFrame frames (no 4D cine in ``folder``)."""
+    name = folder.name
+    if nb_frames is None or not nb_frames.is_integer() or nb_frames < 2:
+        problem = "no NbFrame" if nb_frames is None else f"NbFrame {nb_frames:g} is not a frame count"
+        raise CineDataError(
+            info_path, f"{problem}, and no 4D cine: ED and ES cannot be placed in the cardiac cycle"
+        )
+    t = int(nb_frames)
+    check_frame(info_path, "ED", ed, t, one_based=True)
+    check_frame(info_path, "ES", es, t, one_based=True)
+    paths = {}
+    for key, frame in (("ED", ed), ("ES", es)):
+        paths[frame - 1] = find_nifti(folder, f"{name}_frame{frame:02d}")
+        if paths[frame - 1] is None:
+            raise CineDataError(
+                folder / f"{name}_frame{frame:02d}.nii.gz", f"missing: no 4D cine and no {key} volume"
+            )
+    return load_key_frames(paths, t)
+
+
 def read_acdc(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[CineCycle]:
     """Read an ACDC tree as raw cycles, one per patient and slice (source ``"acdc"``).
 
@@ -150,7 +179,8 @@ def read_acdc(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[C
 
     Yields:
         Cycles with ``image`` float32 ``[T, Y, X]`` (raw intensities, native T), ``label`` uint8
-        ``[T, Y, X]`` expert-labeled at ED and ES, ``ed_frame``/``es_frame`` 0-based, ``subject``
+        ``[T, Y, X]`` expert-labeled at ED and ES, ``observed`` (every frame with the 4D cine, ED
+        and ES only without it: T is then Info.cfg's NbFrame), ``ed_frame``/``es_frame`` 0-based, ``subject``
         ``"patientNNN"``, ``slice_index`` z, pathology NOR/MINF/DCM/HCM/ARV, and ``extra`` with
         ``height`` (cm), ``weight`` (kg) (None if absent) and ``nb_frames`` (T; a differing NbFrame
         in Info.cfg gives a warning).

@@ -36,12 +36,15 @@ class CineVolume:
         data: raw intensities, float32 ``[X, Y, Z, T]``.
         zooms: voxel size ``(x, y, z)`` in mm.
         frame_interval: time between frames in ms, or None when the header does not say.
+        observed: bool ``[T]``, the frames that hold an acquired volume (None: all); the others
+            hold :data:`~cineaug.types.UNOBSERVED_FILL_RAW`.
     """
 
     path: str
     data: np.ndarray  # [X,Y,Z,T] float32
     zooms: tuple[float, float, float]
     frame_interval: float | None
+    observed: np.ndarray | None = None  # [T] bool
 
     @property
     def spacing(self) -> tuple[float, float]:
@@ -114,6 +117,37 @@ def load_cine(path: str | os.PathLike) -> CineVolume:
     return CineVolume(os.fspath(path), data, zooms[:3], _frame_interval_ms(zooms[3], time_unit))
 
 
+def load_key_frames(paths: dict[int, str | os.PathLike], n_frames: int) -> CineVolume:
+    """Place 3D volumes ``[X, Y, Z]`` of a few frames (ED, ES) on a cycle of ``n_frames``.
+
+    Args:
+        paths: 0-based frame index -> the frame's image file.
+        n_frames: frames of the cycle the volumes were taken from (the cine's length).
+
+    Returns:
+        A volume whose ``data`` float32 ``[X, Y, Z, n_frames]`` holds each volume at its frame and
+        :data:`~cineaug.types.UNOBSERVED_FILL_RAW` (0) elsewhere, ``observed`` flags those frames,
+        and no frame interval is known.
+
+    Raises:
+        CineDataError: naming the file that is unreadable or whose shape differs from the first's.
+    """
+    volumes: dict[int, np.ndarray] = {}
+    zooms = None
+    for frame, path in sorted(paths.items()):
+        vol, header = _load(path, 3)
+        shape = next(iter(volumes.values())).shape if volumes else vol.shape
+        if vol.shape != shape:
+            raise CineDataError(path, f"shape {vol.shape} != {shape} of the other key frame")
+        volumes[frame] = vol
+        zooms = zooms or tuple(float(z) for z in header.get_zooms()[:3])
+    data = np.zeros((*shape, n_frames), np.float32)  # [X,Y,Z,T], UNOBSERVED_FILL_RAW where not observed
+    observed = np.zeros(n_frames, bool)
+    for frame, vol in volumes.items():
+        data[..., frame], observed[frame] = vol, True
+    return CineVolume(os.fspath(next(iter(paths.values()))), data, zooms, None, observed)
+
+
 def load_labels(path: str | os.PathLike, shape: tuple[int, ...]) -> np.ndarray:
     """Load an integer label map of the given shape, values 0..3, as uint8 (label order unchanged).
 
@@ -145,17 +179,26 @@ def slice_cycles(
         **fields: other :class:`CineCycle` fields (source, subject, pathology, ed_frame, ...).
 
     Returns:
-        Z cycles, ``image`` float32 and ``label`` uint8 ``[T, Y, X]``, ``slice_index`` = z.
+        Z cycles, ``image`` float32 and ``label`` uint8 ``[T, Y, X]``, ``slice_index`` = z, and
+        ``observed`` from the volume. Only observed (labelled) frames are copied: the others are
+        zeros, the raw fill of unobserved frames (no label).
     """
     data = volume.data.transpose(2, 3, 1, 0)  # [Z,T,Y,X]
     labels = None if label is None else label.transpose(2, 3, 1, 0)
     labeled = np.asarray(labeled, dtype=bool)
+    observed = np.ones(volume.n_frames, bool) if volume.observed is None else volume.observed
     cycles = []
     for z in range(data.shape[0]):
+        image = np.zeros(data.shape[1:], np.float32)  # [T,Y,X]
+        image[observed] = data[z, observed]
+        label_z = np.zeros(data.shape[1:], np.uint8)
+        if labels is not None:
+            label_z[labeled] = labels[z, labeled]
         cycle = CineCycle(
-            image=np.ascontiguousarray(data[z]),
-            label=np.zeros(data.shape[1:], np.uint8) if labels is None else np.ascontiguousarray(labels[z]),
+            image=image,
+            label=label_z,
             labeled=labeled,
+            observed=observed,
             label_source=np.where(labeled, label_source, LabelSource.NONE).astype(np.uint8),
             spacing=volume.spacing,
             slice_index=z,

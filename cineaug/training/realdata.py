@@ -1,7 +1,9 @@
 """Real cycles for the discriminator: a cache loaded into memory, filtered, resized and faded like G.
 
-Partial labels are handled explicitly:
+Partial labels and partial cines are handled explicitly:
 
+- **Observed frames**: a key-frame cycle (ED and ES only, e.g. ACDC without its cines) is never
+  used, whatever the options: D would see its unobserved frames (a fixed fill) as real images.
 - **Frames**: by default only cycles whose 20 frames are all labelled are used
   (``require_full_labels``); cycles with unlabelled frames are counted and dropped. With
   ``require_full_labels=False`` they are kept, and their unlabelled frames read as background.
@@ -35,7 +37,7 @@ class RealCycles:
         classes: ``[M]`` long pathology index into ``class_names`` (zeros if unconditional).
         class_names: pathology classes used for conditioning (empty = unconditional).
         annotated: foreground classes annotated in every kept cycle.
-        dropped: cycles left out for unlabelled frames.
+        dropped: cycles left out, for unobserved or unlabelled frames.
     """
 
     images: torch.Tensor
@@ -61,21 +63,21 @@ class RealCycles:
         cycle's pathology is first renamed by ``class_map`` and must then be one of them.
         """
         ds = CycleDataset(root)
-        images, labels, paths, annotated, dropped = [], [], [], set(ALL_CLASSES), 0
+        images, labels, paths, annotated, unobserved, unlabelled = [], [], [], set(ALL_CLASSES), 0, 0
         for i in range(len(ds)):
             s = ds[i]
+            if not bool(s["observed"].all()):
+                unobserved += 1
+                continue
             if require_full_labels and not bool(s["labeled"].all()):
-                dropped += 1
+                unlabelled += 1
                 continue
             images.append(s["image"])
             labels.append(s["label"])
             paths.append(s["pathology"])
             annotated &= {k for k in ALL_CLASSES if bool(s["annotated"][k])}
         if not images:
-            raise CineDataError(
-                root, f"no fully labelled cycles among {len(ds)} (prepare with label propagation, "
-                "or set require_full_labels=false)",
-            )  # fmt: skip
+            raise CineDataError(root, _nothing_usable(len(ds), unobserved, unlabelled))
         paths = [(class_map or {}).get(p, p) for p in paths]
         names = tuple(sorted(set(paths) - {UNKNOWN_PATHOLOGY}))
         if class_names is not None:
@@ -92,7 +94,7 @@ class RealCycles:
         img, lab = torch.stack(images), torch.stack(labels)  # [M,T,H,W]
         if img.shape[-1] != resolution:
             img, lab = _resize(img, lab, resolution)
-        return cls(img, lab, classes, names, tuple(sorted(annotated)), dropped)
+        return cls(img, lab, classes, names, tuple(sorted(annotated)), unobserved + unlabelled)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -113,6 +115,22 @@ class RealCycles:
             img = torch.lerp(upsample(lo_img, res), img, alpha)
             probs = torch.lerp(upsample(lo_probs, res), probs, alpha)
         return img, probs, self.classes[idx].to(device)
+
+
+def _nothing_usable(n: int, unobserved: int, unlabelled: int) -> str:
+    """Why no cycle of a cache of ``n`` can train a GAN, for the error message."""
+    why = []
+    if unobserved:
+        why.append(
+            f"{unobserved} hold key frames only (ED/ES without the cine: a discriminator must never "
+            "see their unobserved frames as real; prepare a source with full cines)"
+        )
+    if unlabelled:
+        why.append(
+            f"{unlabelled} have unlabelled frames (prepare with label propagation, "
+            "or set require_full_labels=false)"
+        )
+    return f"no usable cycle for GAN training among {n}: " + "; ".join(why or ["the cache is empty"])
 
 
 def downsample(img: torch.Tensor, probs: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor]:

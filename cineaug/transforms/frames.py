@@ -1,8 +1,9 @@
 """From cycles to frames: the one named step a frame-wise segmentation pipeline takes.
 
 ``RandFramed`` picks one labelled frame per sample (``[T,H,W] -> [1,H,W]``) for training;
-``LabeledFramesd`` returns every labelled frame as its own sample (for evaluation). Both read the
-``labeled`` flags, so unlabelled frames (zeros meaning "unknown") never reach a loss.
+``LabeledFramesd`` returns every labelled frame as its own sample (for evaluation). Both take the
+frames that are ``labeled`` and ``observed``, so neither unlabelled frames (zeros meaning "unknown")
+nor unobserved ones (no acquired image) ever reach a loss.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from monai.transforms.traits import MultiSampleTrait
 from monai.utils import TransformBackends
 
 
-def _labeled_frames(d: Mapping[Hashable, Any], key: str, n_frames: int) -> np.ndarray:
+def _flags(d: Mapping[Hashable, Any], key: str, n_frames: int) -> np.ndarray:
     flags = d.get(key)
-    if flags is None:
-        return np.arange(n_frames)
-    idx = np.flatnonzero(np.asarray(torch.as_tensor(flags).cpu()))
+    return np.ones(n_frames, bool) if flags is None else np.asarray(torch.as_tensor(flags).cpu(), bool)
+
+
+def _labeled_frames(d: Mapping[Hashable, Any], keys: tuple[str, str], n_frames: int) -> np.ndarray:
+    """Indices of the frames flagged by both keys (labelled and observed; absent flags: all)."""
+    idx = np.flatnonzero(_flags(d, keys[0], n_frames) & _flags(d, keys[1], n_frames))
     if idx.size == 0:
-        raise ValueError(f"sample {d.get('key', '')!s} has no labelled frame to train on")
+        raise ValueError(f"sample {d.get('key', '')!s} has no labelled, observed frame to train on")
     return idx
 
 
@@ -37,18 +41,21 @@ class _FramesTransform(MapTransform):
         labeled_key: str = "labeled",
         frame_key: str = "frame",
         allow_missing_keys=False,
+        observed_key: str = "observed",
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
-        self.labeled_key, self.frame_key = labeled_key, frame_key
+        self.labeled_key, self.frame_key, self.observed_key = labeled_key, frame_key, observed_key
 
 
 class RandFramed(Randomizable, _FramesTransform):
-    """Replace each cycle key ``[T,H,W]`` by one random labelled frame ``[1,H,W]`` (the same for all keys).
+    """Replace each cycle key ``[T,H,W]`` by one random labelled, observed frame ``[1,H,W]`` (the
+    same for all keys).
 
     Args:
         keys: e.g. ``("image", "label")``.
-        labeled_key: per-frame flags (all frames when absent).
+        labeled_key: per-frame labelled flags (all frames when absent).
         frame_key: where the chosen frame index is written.
+        observed_key: per-frame observed flags (all frames when absent).
     """
 
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
@@ -63,7 +70,7 @@ class RandFramed(Randomizable, _FramesTransform):
         first = self.first_key(d)
         if first == ():
             return d
-        self.randomize(_labeled_frames(d, self.labeled_key, d[first].shape[0]))
+        self.randomize(_labeled_frames(d, (self.labeled_key, self.observed_key), d[first].shape[0]))
         for key in self.key_iterator(d):
             d[key] = d[key][self._frame : self._frame + 1]
         d[self.frame_key] = self._frame
@@ -71,7 +78,7 @@ class RandFramed(Randomizable, _FramesTransform):
 
 
 class LabeledFramesd(_FramesTransform, MultiSampleTrait):
-    """Every labelled frame of a cycle as its own sample ``[1,H,W]`` (a list of dicts)."""
+    """Every labelled, observed frame of a cycle as its own sample ``[1,H,W]`` (a list of dicts)."""
 
     def __call__(self, data: Mapping[Hashable, Any]) -> list[dict[Hashable, Any]]:
         d = dict(data)
@@ -79,7 +86,7 @@ class LabeledFramesd(_FramesTransform, MultiSampleTrait):
         if first == ():
             return [d]
         out = []
-        for t in _labeled_frames(d, self.labeled_key, d[first].shape[0]):
+        for t in _labeled_frames(d, (self.labeled_key, self.observed_key), d[first].shape[0]):
             frame = dict(d)
             for key in self.key_iterator(d):
                 frame[key] = d[key][t : t + 1]
