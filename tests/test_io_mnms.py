@@ -148,3 +148,37 @@ def test_truncated_image(dataset):
     image = dataset / "Validation" / "V1V2V3" / "V1V2V3_sa.nii.gz"
     image.write_bytes(image.read_bytes()[:-100])
     expect_error(dataset / "Validation", image, "truncated")
+
+
+def without_cine(folder, code, ed, es):
+    """Turn a subject into a copy without the cine: <CODE>_sa_ED/_sa_ES.nii.gz [X, Y, Z] only."""
+    cine = nib.load(folder / f"{code}_sa.nii.gz").get_fdata(dtype=np.float32)
+    (folder / f"{code}_sa.nii.gz").unlink()
+    save(folder / f"{code}_sa_ED.nii.gz", cine[..., ed])
+    save(folder / f"{code}_sa_ES.nii.gz", cine[..., es])
+    return cine
+
+
+def test_copy_without_cine_reads_key_frames(dataset):
+    folder = dataset / "Training" / "Labeled" / "B1C2D3"  # ED 2, ES 7 of 13 frames
+    cine = without_cine(folder, "B1C2D3", 2, 7)
+    cycles = [c for c in read_mnms(dataset, strict()) if c.subject == "B1C2D3"]
+    c = cycles[1]
+    assert c.n_frames == 13 and (c.ed_frame, c.es_frame) == (2, 7)  # T from the 4D ground truth
+    assert np.flatnonzero(c.observed).tolist() == [2, 7] == np.flatnonzero(c.labeled).tolist()
+    np.testing.assert_array_equal(c.image[7], cine[:, :, 1, 7].T)
+    assert not c.image[~c.observed].any()
+    assert (c.label[7, 2, 5], c.label[7, 2, 6], c.label[7, 3, 7]) == (LV, MYO, RV)
+    assert c.extra["split"] == "Training/Labeled"
+
+
+def test_copy_without_cine_nor_4d_gt_is_skipped(dataset):
+    folder = dataset / "Validation" / "V1V2V3"
+    without_cine(folder, "V1V2V3", 1, 8)
+    (folder / "V1V2V3_sa_gt.nii.gz").unlink()
+    log = ReadLog()
+    with pytest.warns(SkippedItemWarning, match="ES's phase"):
+        subjects = {c.subject for c in read_mnms(dataset, log)}
+    assert "V1V2V3" not in subjects and len(subjects) == 3
+    reason = "no 4D cine, and without V1V2V3_sa_gt.nii.gz the cycle's length (ES's phase) is unknown"
+    assert log.skipped == [{"path": str(folder / "V1V2V3_sa.nii.gz"), "reason": reason}]

@@ -12,6 +12,11 @@ Layout::
 
 ED and ES are 0-based; the ground truth is labelled at ED and ES only, with **1 LV, 2 MYO, 3 RV**
 (remapped here to ACDC order: 1 RV, 2 MYO, 3 LV).
+
+The published images exist only as the 4D cine. Copies without it keep the ED and ES frames as
+``<CODE>_sa_ED.nii.gz`` and ``<CODE>_sa_ES.nii.gz`` ``[X, Y, Z]``: with the 4D ground truth beside
+them (it gives the cine's length T, hence ES's phase in the cycle, and the labels), they are read as
+key-frame cycles; without it the subject is skipped, ES's place in the cycle being unknown.
 """
 
 from __future__ import annotations
@@ -21,17 +26,20 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
+from nibabel.filebasedimages import ImageFileError
 
 from ..errors import CineDataError, ReadLog
 from ..types import ACDC_PATHOLOGIES, ALL_CLASSES, LV, MYO, RV, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
-from .nifti import check_frame, load_cine, load_labels, slice_cycles
+from .nifti import CineVolume, check_frame, load_cine, load_key_frames, load_labels, slice_cycles
 
 MNMS_TO_ACDC = np.array([0, LV, MYO, RV], np.uint8)
 """Look-up table: M&Ms label value -> ACDC label value."""
 _REQUIRED_COLUMNS = ("External code", "ED", "ES")
 _IMAGE_SUFFIXES = ("_sa.nii.gz", "_sa.nii")
 _GT_SUFFIXES = ("_sa_gt.nii.gz", "_sa_gt.nii")
+_KEY_SUFFIXES = {"ED": ("_sa_ED.nii.gz", "_sa_ED.nii"), "ES": ("_sa_ES.nii.gz", "_sa_ES.nii")}
 
 
 def _code(path: Path, suffixes: tuple[str, ...]) -> str | None:
@@ -96,25 +104,56 @@ def _pathology(text: str | None) -> str:
     return text.upper() if text.upper() in ACDC_PATHOLOGIES else text or UNKNOWN_PATHOLOGY
 
 
+def _key_frame_volume(
+    code: str, key_paths: dict[str, Path], gt_path: Path | None, ed: int, es: int, csv_path: Path
+) -> CineVolume:
+    """The ED and ES volumes of a copy without the cine, on a cycle as long as the 4D ground truth."""
+    if gt_path is None:
+        raise CineDataError(
+            key_paths["ED"].parent / f"{code}_sa.nii.gz",
+            f"no 4D cine, and without {code}_sa_gt.nii.gz the cycle's length (ES's phase) is unknown",
+        )
+    if ed == es:
+        raise CineDataError(csv_path, f"{code}: no 4D cine, and ED == ES ({ed}): no key frames to place")
+    try:
+        t = int(nib.load(gt_path).shape[3])
+    except (OSError, ValueError, IndexError, ImageFileError) as err:
+        raise CineDataError(gt_path, f"not a 4D ground truth ({err})") from err
+    check_frame(csv_path, f"{code}: ED", ed, t)
+    check_frame(csv_path, f"{code}: ES", es, t)
+    return load_key_frames({ed: key_paths["ED"], es: key_paths["ES"]}, t)
+
+
 def read_subject(
-    code: str, image_path: Path, gt_path: Path | None, row: dict[str, str], csv_path: Path, split: str
+    code: str,
+    image_path: Path | None,
+    gt_path: Path | None,
+    row: dict[str, str],
+    csv_path: Path,
+    split: str,
+    key_paths: dict[str, Path] | None = None,
 ) -> list[CineCycle]:
     """All cycles (one per slice) of one M&Ms subject.
 
     Args:
         code: the 6-character subject code.
-        image_path: ``<CODE>_sa.nii.gz`` ``[X, Y, Z, T]``.
+        image_path: ``<CODE>_sa.nii.gz`` ``[X, Y, Z, T]``, or None for a copy without the cine.
         gt_path: ``<CODE>_sa_gt.nii.gz`` of the same shape (M&Ms label order), or None.
         row: the subject's row of the information CSV.
         csv_path: that CSV (named in errors about the row).
         split: the subject's folder relative to the data set root, e.g. ``"Training/Labeled"``.
+        key_paths: ``{"ED": <CODE>_sa_ED.nii.gz, "ES": <CODE>_sa_ES.nii.gz}`` ``[X, Y, Z]``, read as
+            a key-frame cycle when ``image_path`` is None.
 
     Raises:
         CineDataError: naming the offending file.
     """
-    volume = load_cine(image_path)
-    t = volume.n_frames
     ed, es = _frame(row, "ED", csv_path, code), _frame(row, "ES", csv_path, code)
+    if image_path is None:
+        volume = _key_frame_volume(code, key_paths or {}, gt_path, ed, es, csv_path)
+    else:
+        volume = load_cine(image_path)
+    t = volume.n_frames
     check_frame(csv_path, f"{code}: ED", ed, t)
     check_frame(csv_path, f"{code}: ES", es, t)
     label = np.zeros(volume.data.shape, np.uint8)  # [X,Y,Z,T]
@@ -159,9 +198,10 @@ def read_mnms(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[C
     Yields:
         Cycles with ``image`` float32 ``[T, Y, X]`` (raw intensities, native T), ``label`` uint8
         ``[T, Y, X]`` in ACDC order, labeled at the ED and ES frames that hold labels (none in the
-        Unlabeled set), ``ed_frame``/``es_frame`` 0-based (``es_frame`` -1 where the CSV gives
-        ED == ES), pathology (ACDC names where they match, else as given), and ``extra`` with
-        ``vendor``, ``vendor_code``, ``centre`` and ``split``.
+        Unlabeled set), ``observed`` (every frame, or ED and ES for a copy without the cine),
+        ``ed_frame``/``es_frame`` 0-based (``es_frame`` -1 where the CSV gives ED == ES), pathology
+        (ACDC names where they match, else as given), and ``extra`` with ``vendor``,
+        ``vendor_code``, ``centre`` and ``split``.
 
     Raises:
         CineDataError: if ``root`` holds no subject or no information CSV is found, or for a bad
@@ -175,17 +215,22 @@ def read_mnms(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[C
     if not root.is_dir():
         raise CineDataError(root, "no such folder")
     images = _files(root, _IMAGE_SUFFIXES)
-    if not images:
-        raise CineDataError(root, "no M&Ms subjects (<CODE>/<CODE>_sa.nii.gz) found")
+    keys = {k: _files(root, suffixes) for k, suffixes in _KEY_SUFFIXES.items()}
+    key_only = sorted((set(keys["ED"]) & set(keys["ES"])) - set(images))
+    if not images and not key_only:
+        raise CineDataError(root, "no M&Ms subjects (<CODE>/<CODE>_sa.nii.gz or _sa_ED/_sa_ES) found")
     csv_path = find_info_csv(root)
     table = read_info_csv(csv_path)
     gts = _files(csv_path.parent, _GT_SUFFIXES)
-    for code, image_path in sorted(images.items()):
+    for code in sorted(set(images) | set(key_only)):
+        image_path = images.get(code)
+        key_paths = {k: keys[k][code] for k in keys} if image_path is None else None
+        where = image_path or key_paths["ED"]
         try:
             if code not in table:
-                raise CineDataError(image_path, f"no row for {code} in {csv_path.name}")
-            split = image_path.parent.parent.relative_to(csv_path.parent).as_posix()
-            cycles = read_subject(code, image_path, gts.get(code), table[code], csv_path, split)
+                raise CineDataError(where, f"no row for {code} in {csv_path.name}")
+            split = where.parent.parent.relative_to(csv_path.parent).as_posix()
+            cycles = read_subject(code, image_path, gts.get(code), table[code], csv_path, split, key_paths)
         except CineDataError as err:
             log.skip(err)
             continue
