@@ -1,8 +1,10 @@
-"""Shared fixtures: the real Sunnybrook slice in tests/data, re-laid in the other SCD layouts."""
+"""Shared fixtures: a simulated Sunnybrook patient (exported in the SCD layouts), the real data of
+``../shared/data`` when it is there, and synthetic beating disks."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -11,47 +13,89 @@ import pytest
 import torch
 
 from cineaug.models.progan import ProGANGenerator
+from cineaug.simulate import sample_subject, simulate_cycle, write_sunnybrook_patient
 from cineaug.types import LV, MYO, CineCycle, LabelSource
 
-DATA = Path(__file__).parent / "data"
-SUNNYBROOK = DATA / "sunnybrook"
-ED_IMAGE, ES_IMAGE = 79, 68  # image numbers of the contoured frames (slice 3 of SCD0000101)
+SHARED_DATA = Path(os.environ.get("CINEAUG_SHARED_DATA") or Path(__file__).parents[2] / "shared" / "data")
+"""The real data sets (never copied into the repository): ``$CINEAUG_SHARED_DATA`` or ``../shared/data``."""
+REAL_ED_IMAGE, REAL_ES_IMAGE = 79, 68  # contoured image numbers of SCD0000101's slice 3 (images 61-80)
+SIM_ED_AT = 18  # the simulated patient's cines start 2 frames after ED, as the real ones
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real data folder; tests that need it are skipped, with the reason, without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"no real data at {SHARED_DATA} (set CINEAUG_SHARED_DATA to the shared data folder)")
+    return SHARED_DATA
 
 
 @pytest.fixture
-def sunnybrook_root() -> Path:
-    return SUNNYBROOK
+def sunnybrook_real(shared_data: Path, tmp_path: Path) -> Path:
+    """One real slice-cycle in the Arterys layout, copied from the shared subset into ``tmp_path``:
+    SCD0000101 images 61-80 with the contours of images 68 (ES, endocardium) and 79 (ED, both)."""
+    src = shared_data / "sunnybrook-subset"
+    if not src.is_dir():
+        pytest.skip(f"no Sunnybrook subset at {src}")
+    root = tmp_path / "scd-real"
+    (root / "dicoms" / "SCD0000101").mkdir(parents=True)
+    for n in range(61, 81):
+        shutil.copy(src / "dicoms" / "SCD0000101" / f"{n}.dcm", root / "dicoms" / "SCD0000101")
+    for kind, n in (("i", REAL_ES_IMAGE), ("i", REAL_ED_IMAGE), ("o", REAL_ED_IMAGE)):
+        folder = root / "contourfiles" / "SC-HF-I-1" / f"{kind}-contours"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"IM-0001-{n:04d}-{kind}contour-manual.txt"
+        shutil.copy(src / "contourfiles" / "SC-HF-I-1" / f"{kind}-contours" / name, folder / name)
+    (root / "link.csv").write_text("patient_id,original_id\nSCD0000101,SC-HF-I-1\n")
+    shutil.copy(src / "scd_patientdata.csv", root)
+    return root
 
 
-def _contours() -> list[Path]:
-    return sorted((SUNNYBROOK / "contourfiles" / "SC-HF-I-1").rglob("*.txt"))
+@pytest.fixture(scope="session")
+def sim_patient() -> list[CineCycle]:
+    """Two slices (two noise draws) of one simulated HF-I heart, raw, ED at frame 0."""
+    params = sample_subject(5, "HF-I", label_set="sunnybrook")
+    return [simulate_cycle(params), simulate_cycle(params, noise_seed=1)]
+
+
+@pytest.fixture(scope="session")
+def sunnybrook_root(tmp_path_factory: pytest.TempPathFactory, sim_patient: list[CineCycle]) -> Path:
+    """The simulated patient as Sunnybrook's Arterys subset (SCD0000101 / SC-HF-I-1): 40 DICOMs,
+    ED written at frame 18, contours on slice 0 only (ED: i + o, ES: i). Read-only: copy to alter."""
+    root = tmp_path_factory.mktemp("scd-sim")
+    write_sunnybrook_patient(root, sim_patient, contoured=[0], ed_at=SIM_ED_AT)
+    return root
+
+
+def _contours(root: Path) -> list[Path]:
+    return sorted((root / "contourfiles" / "SC-HF-I-1").rglob("*.txt"))
 
 
 @pytest.fixture
-def sunnybrook_cap(tmp_path: Path) -> Path:
+def sunnybrook_cap(tmp_path: Path, sunnybrook_root: Path) -> Path:
     """The Cardiac Atlas Project layout: CINESAX_300/IM-0003-NNNN.dcm, zero-padded contour folder."""
     tmp_path = tmp_path / "cap"
     sax = tmp_path / "SCD_IMAGES_01" / "SCD0000101" / "CINESAX_300"
     other = tmp_path / "SCD_IMAGES_01" / "SCD0000101" / "CINELAX_301"
     sax.mkdir(parents=True)
     other.mkdir(parents=True)
-    for f in (SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"):
+    for f in (sunnybrook_root / "dicoms" / "SCD0000101").glob("*.dcm"):
         shutil.copy(f, sax / f"IM-0003-{int(f.stem):04d}.dcm")
     expert = tmp_path / "SCD_ManualContours" / "SC-HF-I-01" / "contours-manual" / "IRCCI-expert"
     expert.mkdir(parents=True)
-    for c in _contours():
+    for c in _contours(sunnybrook_root):
         shutil.copy(c, expert / c.name)
-    shutil.copy(SUNNYBROOK / "scd_patientdata.csv", tmp_path / "scd_patientdata.csv")
+    shutil.copy(sunnybrook_root / "scd_patientdata.csv", tmp_path / "scd_patientdata.csv")
     return tmp_path
 
 
 @pytest.fixture
-def sunnybrook_challenge(tmp_path: Path) -> Path:
+def sunnybrook_challenge(tmp_path: Path, sunnybrook_root: Path) -> Path:
     """The MICCAI 2009 layout: challenge_training/SC-HF-I-1/IM-0004-NNNN.dcm (+ a scout series)."""
     tmp_path = tmp_path / "challenge"
     case = tmp_path / "challenge_training" / "SC-HF-I-1"
     case.mkdir(parents=True)
-    files = sorted((SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"), key=lambda p: int(p.stem))
+    files = sorted((sunnybrook_root / "dicoms" / "SCD0000101").glob("*.dcm"), key=lambda p: int(p.stem))
     for f in files:
         shutil.copy(f, case / f"IM-0004-{int(f.stem):04d}.dcm")
     shutil.copy(files[0], case / "IM-0001-0001.dcm")  # a one-image localiser series
@@ -64,7 +108,7 @@ def sunnybrook_challenge(tmp_path: Path) -> Path:
         / "IRCCI-expert"
     )
     expert.mkdir(parents=True)
-    for c in _contours():
+    for c in _contours(sunnybrook_root):
         shutil.copy(c, expert / c.name)
     return tmp_path
 

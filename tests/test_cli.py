@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import imageio.v3 as iio
 import numpy as np
@@ -23,10 +24,10 @@ def test_prepare_sunnybrook(sunnybrook_root, tmp_path):
         app, ["prepare", "sunnybrook", str(sunnybrook_root), str(out), "--size", "64", "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert "wrote 1 cycles of 1 subjects" in result.output
+    assert "wrote 2 cycles of 1 subjects" in result.output and "0 skipped, 0 warnings" in result.output
     index = json.loads((out / "dataset.json").read_text())
     assert index["source"] == "sunnybrook" and index["counts"]["labeled_cycles"] == 1
-    assert index["spacing"]["native_mm"]["min"] == 1.367188 and index["spacing"]["prepared_mm"]["max"] == 2.5
+    assert index["spacing"]["native_mm"]["min"] == 1.291179 and index["spacing"]["prepared_mm"]["max"] == 2.5
     sample = CycleDataset(out)[0]
     assert tuple(sample["image"].shape) == (20, 64, 64)
     sources = sample["label_source"].tolist()
@@ -34,6 +35,28 @@ def test_prepare_sunnybrook(sunnybrook_root, tmp_path):
     gif = iio.imread(out / "preview.gif", index=None)
     assert gif.shape[0] == 20 and gif.shape[1] > 64
     assert np.any(gif[..., 0] > gif[..., 1] + 100)  # the red LV contour is drawn
+
+
+def test_prepare_counts_warnings_and_skips_in_dataset_json(sunnybrook_root, tmp_path):
+    root = tmp_path / "scd"
+    shutil.copytree(sunnybrook_root, root)
+    (root / "link.csv").write_text("patient_id,original_id\n")  # no valid row (the patient table links)
+    far = root / "contourfiles" / "SC-HF-I-1" / "o-contours" / "IM-0001-0019-ocontour-manual.txt"
+    far.write_text("1e9 -1e9\n120 120\n130 125\n")
+    out = tmp_path / "prepared"
+    result = runner.invoke(
+        app, ["prepare", "sunnybrook", str(root), str(out), "--size", "32", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "wrote 1 cycles" in result.output
+        and "0 labelled, 0 key frames only, 1 skipped, 1 warnings" in result.output
+    )
+    index = json.loads((out / "dataset.json").read_text())
+    assert index["counts"]["skipped"] == 1 and index["counts"]["warnings"] == 1
+    assert index["skipped"][0]["path"] == str(far) and "outside the 256x256" in index["skipped"][0]["reason"]
+    reason = "0 valid rows of 0 (a row names a patient_id and an original_id)"
+    assert index["warnings"] == [{"path": str(root / "link.csv"), "reason": reason}]
 
 
 def test_prepare_acdc_without_cines_gives_key_frame_cycles(tmp_path):

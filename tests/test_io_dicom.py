@@ -1,4 +1,5 @@
-"""The generic DICOM series reader and the DICOM error paths (pydicom's own test files)."""
+"""The generic DICOM series reader (on the simulated Sunnybrook export) and the DICOM error paths
+(pydicom's own test files)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,24 @@ import shutil
 import numpy as np
 import pydicom
 import pytest
-from conftest import SUNNYBROOK
 from pydicom.data import get_testdata_file
 
 from cineaug import CineDataError, ReadLog, read_dicom_series
 from cineaug.io.dicom import read_dicom_frame
 
 
-def test_series_is_grouped_and_ordered_by_trigger_time(tmp_path):
-    files = sorted((SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"), key=lambda p: int(p.stem))
+def test_series_is_grouped_and_ordered_by_trigger_time(tmp_path, sunnybrook_root):
+    files = sorted((sunnybrook_root / "dicoms" / "SCD0000101").glob("*.dcm"), key=lambda p: int(p.stem))
     shuffled = files[:]
     random.Random(0).shuffle(shuffled)
     for i, f in enumerate(shuffled):  # names carry no order
         shutil.copy(f, tmp_path / f"file{i:02d}")
-    (cycle,) = list(read_dicom_series(tmp_path))
-    assert cycle.image.shape == (20, 256, 256)
+    cycle, other = list(read_dicom_series(tmp_path))  # two slices, in acquisition order
+    assert cycle.image.shape == other.image.shape == (20, 256, 256)
     assert np.all(np.diff(cycle.frame_times) > 0)
     first = pydicom.dcmread(files[0]).pixel_array.astype(np.float32)
     np.testing.assert_array_equal(cycle.image[0], first)
+    np.testing.assert_array_equal(other.image[0], pydicom.dcmread(files[20]).pixel_array)
     assert not cycle.labeled.any() and cycle.annotated_classes == ()
     assert cycle.subject and cycle.source == "dicom"
 
@@ -66,10 +67,10 @@ def test_non_finite_pixels_are_refused(tmp_path):
         read_dicom_frame(tmp_path / "nan.dcm")
 
 
-def test_parallel_read_matches_serial(tmp_path):
+def test_parallel_read_matches_serial(sunnybrook_root):
     from cineaug.io.dicom import PARALLEL_MIN_FILES, read_dicom_files
 
-    files = sorted((SUNNYBROOK / "dicoms" / "SCD0000101").glob("*.dcm"))
+    files = sorted((sunnybrook_root / "dicoms" / "SCD0000101").glob("*.dcm"))
     paths = (files * (PARALLEL_MIN_FILES // len(files) + 1))[:PARALLEL_MIN_FILES]
     serial = read_dicom_files(paths, ReadLog(), workers=1)
     parallel = read_dicom_files(paths, ReadLog(), workers=2)

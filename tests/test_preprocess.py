@@ -119,8 +119,8 @@ def test_estimate_es_frame_from_images():
     assert abs(estimate_es_frame(blank) - 10) <= 1
 
 
-def test_prepare_real_sunnybrook_slice(sunnybrook_root):
-    (raw,) = list(read_sunnybrook(sunnybrook_root))
+def test_prepare_real_sunnybrook_slice(sunnybrook_real):
+    (raw,) = list(read_sunnybrook(sunnybrook_real))
     out = prepare_cycle(raw, size=64)
     out.validate(prepared=True)
     assert out.image.shape == (20, 64, 64) and out.spacing == (2.5, 2.5)

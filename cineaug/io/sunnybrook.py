@@ -78,8 +78,24 @@ def read_contour(path: Path) -> np.ndarray:
 
 
 def contour_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """Fill a contour polygon (pixel centres inside the polygon), ``[H,W]`` bool."""
-    return polygon2mask(shape, read_contour(path))
+    """Fill a contour polygon (pixel centres inside the polygon), ``[H,W]`` bool.
+
+    Raises:
+        CineDataError: naming ``path`` if a point lies outside the image (beyond one pixel) or the
+            polygon encloses no pixel centre.
+    """
+    pts = read_contour(path)  # [K,2] (row, col)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if (lo < -1).any() or (hi > np.array(shape)).any():
+        raise CineDataError(
+            path,
+            f"contour points outside the {shape[0]}x{shape[1]} image "
+            f"(x {lo[1]:.4g}..{hi[1]:.4g}, y {lo[0]:.4g}..{hi[0]:.4g})",
+        )
+    mask = polygon2mask(shape, pts)
+    if not mask.any():
+        raise CineDataError(path, "contour encloses no pixel centre")
+    return mask
 
 
 def _read_patient_table(root: Path) -> dict[str, tuple[str, str]]:
@@ -147,22 +163,47 @@ def _contour_folders(root: Path) -> dict[str, Path]:
     return out
 
 
-def find_cases(root: str | os.PathLike) -> list[SunnybrookCase]:
-    """List the patients of a Sunnybrook folder in any of the three layouts."""
+def read_links(path: Path, log: ReadLog) -> dict[str, str]:
+    """``link.csv`` (``patient_id,original_id``) as {DICOM folder: contour folder}; a missing header
+    or rows without both names are warned about through ``log`` (the patient's labels are lost)."""
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = reader.fieldnames or []
+    if not {"patient_id", "original_id"} <= set(columns):
+        log.warn(path, f"no patient_id,original_id header (got {columns}): no DICOM folder is linked")
+        return {}
+    links = {
+        r["patient_id"].strip(): r["original_id"].strip()
+        for r in rows
+        if (r["patient_id"] or "").strip() and (r["original_id"] or "").strip()
+    }
+    if not links or len(links) < len(rows):
+        log.warn(
+            path, f"{len(links)} valid rows of {len(rows)} (a row names a patient_id and an original_id)"
+        )
+    return links
+
+
+def find_cases(root: str | os.PathLike, log: ReadLog | None = None) -> list[SunnybrookCase]:
+    """List the patients of a Sunnybrook folder in any of the three layouts.
+
+    A patient whose contours are not found is listed (its cycles read unlabelled) and warned about
+    through ``log``, with the names that were tried.
+    """
     root = Path(root)
+    log = log if log is not None else ReadLog()
     if not root.is_dir():
         raise CineDataError(root, "no such folder")
     layout = detect_layout(root)
     table = _read_patient_table(root)
     by_pid = {pid: (oid, pat) for oid, (pid, pat) in table.items()}
     contour_dirs = _contour_folders(root)
-    cases = []
+    cases, links = [], {}
     if layout == "arterys":
-        link = root / "link.csv"
-        links = {}
-        if link.is_file():
-            with open(link, encoding="utf-8-sig", newline="") as fh:
-                links = {r["patient_id"].strip(): r["original_id"].strip() for r in csv.DictReader(fh)}
+        links = read_links(root / "link.csv", log)
         for d in sorted((root / "dicoms").iterdir()):
             if d.is_dir():
                 oid = links.get(d.name) or by_pid.get(d.name, ("",))[0] or d.name
@@ -181,6 +222,14 @@ def find_cases(root: str | os.PathLike) -> list[SunnybrookCase]:
             cases.append(_case(pid, d.name, images, table, contour_dirs))
     if not cases:
         raise CineDataError(root, f"Sunnybrook {layout} layout, but no patient folder inside")
+    for case in cases:
+        if case.images and not case.contours:
+            named = " (its name in link.csv)" if case.original_id in links.values() else ""
+            log.warn(
+                next(iter(case.images.values())).parent,
+                f"no contours found: no contour folder for {case.original_id!r}{named}; "
+                "its cycles are read without labels",
+            )
     return cases
 
 
@@ -229,7 +278,7 @@ def read_sunnybrook(
         CineDataError: not a Sunnybrook folder. Broken items are skipped through ``log``.
     """
     log = log if log is not None else ReadLog()
-    for case in find_cases(root):
+    for case in find_cases(root, log):
         if not case.images:
             log.skip(CineDataError(Path(root) / case.subject, "no SAX cine DICOM files for this patient"))
             continue

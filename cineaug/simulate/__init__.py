@@ -11,7 +11,7 @@ See docs/simulator.md and specs/cine-simulator.md for the model.
 
 from .cycle import simulate_cycle
 from .dataset import simulate_dataset, subject_classes, write_simulated_dataset
-from .export import write_acdc_patient
+from .export import write_acdc_patient, write_sunnybrook_patient
 from .gallery import render_gallery
 from .params import PATHOLOGY_SETS, SubjectParams, rescan, sample_subject
 
@@ -26,4 +26,5 @@ __all__ = [
     "subject_classes",
     "write_acdc_patient",
     "write_simulated_dataset",
+    "write_sunnybrook_patient",
 ]
