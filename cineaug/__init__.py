@@ -35,6 +35,7 @@ _LAZY = {
     "from_pretrained": ".models",
     "save_pretrained": ".models",
     "load_pretrained": ".pretrained",
+    "SyntheticBank": ".transforms",
     "SyntheticCycleAugmenter": ".transforms",
     "SyntheticCycleAugmenterD": ".transforms",
     "SyntheticCycleAugmenterDict": ".transforms",
@@ -59,6 +60,7 @@ def __getattr__(name: str):
 __all__ = [
     "DCGANGenerator",
     "ProGANGenerator",
+    "SyntheticBank",
     "SyntheticCycleAugmenter",
     "SyntheticCycleAugmenterD",
     "SyntheticCycleAugmenterDict",

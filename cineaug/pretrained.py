@@ -97,16 +97,22 @@ def describe(folder: str | os.PathLike) -> str:
 
 
 def resolve(name_or_folder: str | os.PathLike) -> Path:
-    """A registry name or a folder path -> the model folder."""
+    """A registry name, a model folder or a training run folder (its newest ``snapshot-NNNNNN/``)
+    -> the model folder. Every command that uses a trained generator resolves it here."""
     models = available()
     if str(name_or_folder) in models:
         return models[str(name_or_folder)]
     folder = Path(name_or_folder)
     if (folder / CONFIG_NAME).is_file():
         return folder
+    snapshots = sorted(folder.glob(f"snapshot-*/{CONFIG_NAME}"))
+    if snapshots:
+        return snapshots[-1].parent
     known = ", ".join(models) or "none shipped"
     raise CineDataError(
-        folder, f"neither a shipped model name ({known}) nor a model folder with {CONFIG_NAME}"
+        folder,
+        f"neither a shipped model name ({known}), a model folder with {CONFIG_NAME}, "
+        "nor a run folder with snapshot-*/ folders",
     )
 
 
@@ -116,8 +122,8 @@ def load_pretrained(
     """A ready generator: EMA weights, eval mode, on ``device``.
 
     Args:
-        name_or_folder: a shipped name (``cineaug models`` lists them) or a folder holding
-            ``config.json`` + ``model.safetensors`` (e.g. a training snapshot).
+        name_or_folder: a shipped name (``cineaug models`` lists them), a folder holding
+            ``config.json`` + ``model.safetensors`` (e.g. a training snapshot), or a run folder.
         device: where to put it.
         verify: check the manifest first (required for shipped models; folders without a
             manifest, such as training snapshots, load unverified).

@@ -21,7 +21,7 @@ import cineaug
 from cineaug.simulate import write_simulated_dataset
 from cineaug.training.config import PRESETS
 from cineaug.training.finetune import SUNNYBROOK_TO_ACDC, finetune_config
-from cineaug.training.sample import generate_cycles, to_cine_cycles, write_samples
+from cineaug.training.sample import write_bank
 from cineaug.training.trainer import train
 
 
@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     snapshot = sorted(run.glob("snapshot-*"))[-1]
     G = cineaug.load_pretrained(snapshot)
-    images, labels, classes = generate_cycles(G, 8, None, seed=0)
-    cycles = to_cine_cycles(images, labels, classes, list(G.class_names), 1.0, str(snapshot))
-    write_samples(cycles, args.out / "samples", ("gif",))
+    write_bank(snapshot, args.out / "samples", n=8, formats=("gif",), progress=False)
 
     aug = cineaug.SyntheticCycleAugmenterd(keys=("image", "label"), generator=G, prob=1.0)
     sample = aug(cineaug.CycleDataset(data)[0])

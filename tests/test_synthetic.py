@@ -185,8 +185,12 @@ def test_other_sizes_are_resized(generator):
 def test_pool_batches_and_array_transform(generator):
     pool = SyntheticPool(generator, batch_size=4, seed=0)
     first = [pool.take(0)[0] for _ in range(4)]
-    again = SyntheticPool(generator, batch_size=2, seed=0)
-    assert all(torch.equal(a, b) for a, b in zip(first[:2], [again.take(0)[0] for _ in range(2)]))
+    same = SyntheticPool(generator, batch_size=4, seed=0)
+    assert all(torch.equal(a, same.take(0)[0]) for a in first)
+    again = SyntheticPool(generator, batch_size=2, seed=0)  # other batch, other kernels: rounding only
+    assert all(
+        torch.allclose(a, b, atol=1e-5) for a, b in zip(first[:2], [again.take(0)[0] for _ in range(2)])
+    )
     t = SyntheticCycleAugmenter(generator, prob=1.0, batch_size=4).set_random_state(0)
     image, label, flag = t(torch.zeros(20, SIZE, SIZE), torch.zeros(20, SIZE, SIZE, dtype=torch.uint8))
     assert flag and image.shape == (20, SIZE, SIZE) and image.abs().max() <= 1

@@ -172,10 +172,10 @@ def test_sample_and_evaluate_commands(tmp_path: Path) -> None:
     )
     save_pretrained(g.eval(), tmp_path / "run" / "snapshot-000010", extra={"spacing_mm": 2.0})
     runner = CliRunner()
-    res = runner.invoke(app, ["sample", str(tmp_path / "run"), "--n", "3", "--pathology", "B", "--out",
-                              str(tmp_path / "s")])  # fmt: skip
+    args = ["--n", "3", "--pathology", "B", "--no-progress", "--formats", "cache,gif,nifti"]
+    res = runner.invoke(app, ["sample", str(tmp_path / "run"), *args, "--out", str(tmp_path / "s")])
     assert res.exit_code == 0, res.output
-    out = CycleDataset(tmp_path / "s" / "cache")
+    out = CycleDataset(tmp_path / "s")  # the bank is a cache
     assert len(out) == 3 and {s["pathology"] for s in out} == {"B"}
     assert out[0]["image"].shape == (20, 8, 8) and bool(out[0]["labeled"].all())
     assert len(list((tmp_path / "s" / "nifti").glob("*_label.nii.gz"))) == 3
@@ -190,7 +190,9 @@ def test_sample_and_evaluate_commands(tmp_path: Path) -> None:
     bad = runner.invoke(
         app, ["sample", str(tmp_path / "run"), "--pathology", "X", "--out", str(tmp_path / "x")]
     )
-    assert bad.exit_code != 0
+    assert bad.exit_code == 2 and "unknown to this model" in bad.output
+    missing = runner.invoke(app, ["sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "y")])
+    assert missing.exit_code == 2 and "neither a shipped model name" in missing.output
 
 
 @pytest.mark.parametrize(("arch", "loss"), [("dcgan", "ns"), ("progan", "wgangp"), ("progan", "ns_r1")])

@@ -49,33 +49,51 @@ def train_command(
             cfg = parse_override(cfg, item)
         run = train(cfg, out, data=data, simulate=simulate, resume=resume, device=device, progress=progress)
     except (FileExistsError, CineDataError) as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from err
+        _fail(err)
     typer.echo(f"run folder: {run}")
 
 
 def sample_command(
-    source: Annotated[Path, typer.Argument(help="run folder (newest snapshot) or model folder")],
-    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    source: Annotated[
+        str, typer.Argument(help="shipped model name, model folder or run folder (newest snapshot)")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="folder to write (the bank)")],
     n: Annotated[int, typer.Option("--n", help="number of cycles")] = 16,
     pathology: Annotated[str | None, typer.Option(help="class to condition on (default: all)")] = None,
     seed: Annotated[int, typer.Option(help="seed of z and classes")] = 0,
-    formats: Annotated[str, typer.Option(help="comma-separated: gif, nifti, cache")] = "gif,nifti,cache",
+    batch: Annotated[int, typer.Option(help="cycles per generator pass")] = 32,
+    precision: Annotated[str, typer.Option(help="auto (bf16 only where native), bf16 or fp32")] = "auto",
+    formats: Annotated[str, typer.Option(help="comma-separated: cache, gif, nifti")] = "cache,gif",
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
-    """Draw synthetic cycles with labels: samples.gif, nifti/ and cache/ (readable by CycleDataset)."""
-    from .sample import generate_cycles, load_generator, to_cine_cycles, write_samples
+    """Draw synthetic cycles with labels into a bank: a cache (dataset.json + cycles/) that
+    SyntheticCycleAugmenterd(bank=OUT) and CycleDataset read, samples.gif, optionally NIfTI."""
+    from .sample import write_bank
 
-    g, config = load_generator(source)
-    images, labels, classes = generate_cycles(g, n, pathology, seed)
-    cycles = to_cine_cycles(
-        images, labels, classes, list(g.class_names), config.get("spacing_mm", 1.0), str(source)
-    )
-    write_samples(cycles, out, tuple(f for f in formats.split(",") if f))
+    try:
+        write_bank(source, out, n, pathology, seed, batch, precision, _formats(formats), progress)
+    except (CineDataError, ValueError) as err:
+        _fail(err)
     typer.echo(f"wrote {n} cycles to {out}")
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    formats = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = set(formats) - {"cache", "gif", "nifti"}
+    if unknown or not formats:
+        raise typer.BadParameter(f"formats must be among cache, gif, nifti; got {text!r}")
+    return formats
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2) from err
+
+
 def evaluate_command(
-    source: Annotated[Path, typer.Argument(help="run folder (newest snapshot) or model folder")],
+    source: Annotated[
+        str, typer.Argument(help="shipped model name, model folder or run folder (newest snapshot)")
+    ],
     data: Annotated[Path, typer.Option("--data", help="prepared cache of real cycles")],
     n: Annotated[int, typer.Option("--n", help="generated cycles")] = 128,
     seed: Annotated[int, typer.Option(help="seed")] = 0,
@@ -86,12 +104,16 @@ def evaluate_command(
 ) -> None:
     """Print each metric beside its real-vs-real floor (SWD, FID/KID, MS-SSIM, motion, physiology)."""
     from ..metrics.evaluate import evaluate_sets, format_report
+    from ..pretrained import load_pretrained
     from .realdata import RealCycles
-    from .sample import generate_cycles, load_generator
+    from .sample import draw_cycles
 
-    g, _ = load_generator(source)
-    reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
-    images, labels, classes = generate_cycles(g, n, pathology, seed)
+    try:
+        g = load_pretrained(source)
+        reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
+        images, labels, classes = draw_cycles(g, n, pathology, seed)
+    except (CineDataError, ValueError) as err:
+        _fail(err)
     names = list(g.class_names)
     real_cls = [
         names.index(reals.class_names[c]) if names and reals.class_names else 0 for c in reals.classes

@@ -48,8 +48,8 @@ class TrainConfig:
     ada_images: int = 100_000  # images for p to move by 1
     conditional: bool = True  # condition on pathology when the data holds more than one class
     require_full_labels: bool = True  # train only on cycles whose every frame is labelled
-    precision: str = "bf16"  # "bf16" (autocast) or "fp32"
-    channels_last: bool = True
+    precision: str = "auto"  # "auto" (bf16 autocast only where the device runs it natively), "bf16", "fp32"
+    channels_last: bool = True  # channels_last memory for G and D
     seed: int = 0
     tick_images: int = 2_000  # stats.jsonl / TensorBoard / progress cadence
     checkpoint_images: int = 20_000  # training-state cadence

@@ -1,57 +1,48 @@
-"""Use a trained generator: load it from a run or a snapshot, draw cycles with labels, write them out."""
+"""Draw cycles with labels from a trained generator and write them out (a bank, GIFs, NIfTI)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import nibabel as nib
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..cache import CacheWriter
-from ..models.hub import CONFIG_NAME, from_pretrained, read_config
-from ..models.layers import decode_labels
+from ..models.hub import read_config
+from ..precision import resolve_precision
+from ..pretrained import load_pretrained, resolve
+from ..transforms.pool import run_generator
 from ..types import CineCycle, LabelSource
 from ..viz import save_cycles_gif
 
 
-def find_snapshot(path: str | os.PathLike) -> Path:
-    """A model folder itself, or the newest ``snapshot-NNNNNN/`` of a run folder."""
-    path = Path(path)
-    if (path / CONFIG_NAME).is_file():
-        return path
-    snaps = sorted(path.glob("snapshot-*/" + CONFIG_NAME))
-    if not snaps:
-        raise FileNotFoundError(
-            f"{path}: neither a model folder (config.json) nor a run with snapshot-*/ folders"
-        )
-    return snaps[-1].parent
-
-
-def load_generator(path: str | os.PathLike, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """The generator of a run (newest snapshot) or of a model folder, with its ``config.json``."""
-    folder = find_snapshot(path)
-    return from_pretrained(folder, device), read_config(folder)
-
-
-@torch.no_grad()
 def generate_cycles(
-    g: nn.Module, n: int, pathology: str | None = None, seed: int = 0, batch: int = 16
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``n`` cycles at the generator's full resolution.
+    g: nn.Module,
+    n: int,
+    pathology: str | None = None,
+    seed: int = 0,
+    batch: int = 32,
+    precision: str = "auto",
+    progress: bool = False,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Draw ``n`` cycles at the generator's full resolution, ``batch`` at a time.
 
     Args:
-        g: a generator from :func:`load_generator`.
+        g: a generator from :func:`~cineaug.pretrained.load_pretrained`.
         n: number of cycles.
         pathology: class name to condition on; None draws classes uniformly (if conditional).
         seed: seeds z and the classes.
         batch: cycles per forward pass.
+        precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see :mod:`cineaug.precision`).
+        progress: show a progress bar.
 
-    Returns:
-        images float32 ``[N,T,H,W]`` in [-1, 1], labels uint8 ``[N,T,H,W]``, class indices ``[N]``.
+    Yields:
+        per batch: images float32 ``[B,T,H,W]`` in [-1, 1], labels uint8 ``[B,T,H,W]``, class indices ``[B]``.
     """
     gen = torch.Generator().manual_seed(seed)
     names = list(g.class_names)
@@ -64,15 +55,31 @@ def generate_cycles(
         if pathology is not None
         else torch.randint(max(len(names), 1), (n,), generator=gen)
     )
-    dev = next(g.parameters()).device
-    images, labels = [], []
-    for i in range(0, n, batch):
-        z = torch.randn(min(batch, n - i), g.latent_dim, generator=gen)  # [B,Z]
-        c = classes[i : i + len(z)].to(dev) if names else None
-        img, logits = g(z.to(dev), c)
-        images.append(img.float().clamp(-1, 1).cpu().numpy())
-        labels.append(decode_labels(logits, g.annotated_classes).cpu().numpy())
-    return np.concatenate(images).astype(np.float32), np.concatenate(labels), classes.numpy()
+    device = next(g.parameters()).device
+    if device.type == "cpu":
+        g.to(memory_format=torch.channels_last)
+    return _batches(g, gen, classes, batch, resolve_precision(precision, device), progress)
+
+
+def _batches(
+    g: nn.Module, gen: torch.Generator, classes: torch.Tensor, batch: int, precision: str, progress: bool
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    n = len(classes)
+    with tqdm(total=n, desc="sampling", unit="cycle", disable=not progress) as bar:
+        for i in range(0, n, batch):
+            z = torch.randn(min(batch, n - i), g.latent_dim, generator=gen)  # [B,Z]
+            c = classes[i : i + len(z)] if g.class_names else None
+            image, label = run_generator(g, z, c, precision)
+            bar.update(len(z))
+            yield image.numpy(), label.numpy(), classes[i : i + len(z)].numpy()
+
+
+def draw_cycles(
+    g: nn.Module, n: int, pathology: str | None = None, seed: int = 0, precision: str = "auto"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All of :func:`generate_cycles` at once: images ``[N,T,H,W]``, labels ``[N,T,H,W]``, classes ``[N]``."""
+    parts = list(generate_cycles(g, n, pathology, seed, precision=precision))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
 
 def to_cine_cycles(
@@ -82,6 +89,7 @@ def to_cine_cycles(
     names: list[str],
     spacing_mm: float,
     model: str,
+    first: int = 0,
 ) -> list[CineCycle]:
     """Generated arrays as contract cycles (source "generator", every frame labelled by the generator)."""
     t = images.shape[1]
@@ -92,7 +100,7 @@ def to_cine_cycles(
             labeled=np.ones(t, bool),
             spacing=(spacing_mm, spacing_mm),
             source="generator",
-            subject=f"gen{i:05d}",
+            subject=f"gen{first + i:05d}",
             pathology=names[classes[i]] if names else "unknown",
             label_source=np.full(t, LabelSource.GENERATED, np.uint8),
             extra={"model": model},
@@ -111,18 +119,62 @@ def write_nifti(path: Path, cycle: CineCycle) -> None:
         nib.save(nib.Nifti1Image(np.ascontiguousarray(vol), affine), path / f"{cycle.subject}_{name}.nii.gz")
 
 
-def write_samples(
-    cycles: list[CineCycle], out: Path, formats: tuple[str, ...] = ("gif", "nifti", "cache")
-) -> None:
-    """Write ``samples.gif`` (all cycles, labels overlaid), ``nifti/`` and ``cache/`` (a CycleDataset)."""
+def write_bank(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    n: int,
+    pathology: str | None = None,
+    seed: int = 0,
+    batch: int = 32,
+    precision: str = "auto",
+    formats: tuple[str, ...] = ("cache", "gif"),
+    progress: bool = True,
+) -> Path:
+    """Sample ``n`` cycles of a trained generator into ``out``, streaming (memory stays one batch).
+
+    Writes, by ``formats``: ``cache`` (``out/dataset.json`` + ``out/cycles/``: a prepared cache that
+    :class:`~cineaug.data.CycleDataset` reads and :class:`~cineaug.transforms.SyntheticBank` draws from),
+    ``gif`` (``out/samples.gif``, the first 32 cycles with labels overlaid), ``nifti``
+    (``out/nifti/<subject>_{image,label}.nii.gz``).
+
+    Args:
+        source: a shipped model name, a model folder or a run folder (newest snapshot).
+        out: the folder to write.
+
+    Returns:
+        ``out``.
+    """
+    folder = resolve(source)
+    g = load_pretrained(folder)
+    config = read_config(folder)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if "gif" in formats:
-        save_cycles_gif(out / "samples.gif", [c.image for c in cycles[:32]], [c.label for c in cycles[:32]])
-    if "nifti" in formats:
-        (out / "nifti").mkdir(exist_ok=True)
+    names = list(g.class_names)
+    info = {
+        "model": str(source),
+        "class_names": names,
+        "annotated_classes": list(g.annotated_classes),
+        "seed": seed,
+        "pathology": pathology,
+        "precision": resolve_precision(precision, next(g.parameters()).device),
+    }
+    writer = CacheWriter(out, source="generator", info=info) if "cache" in formats else None
+    shown: list[CineCycle] = []
+    done = 0
+    for images, labels, classes in generate_cycles(g, n, pathology, seed, batch, precision, progress):
+        cycles = to_cine_cycles(
+            images, labels, classes, names, config.get("spacing_mm", 1.0), str(source), done
+        )
+        done += len(cycles)
+        shown.extend(cycles[: 32 - len(shown)])
         for c in cycles:
-            write_nifti(out / "nifti", c)
-    if "cache" in formats:
-        with CacheWriter(out / "cache", source="generator") as w:
-            for c in cycles:
-                w.add(c)
+            if writer is not None:
+                writer.add(c)
+            if "nifti" in formats:
+                (out / "nifti").mkdir(exist_ok=True)
+                write_nifti(out / "nifti", c)
+    if writer is not None:
+        writer.close()
+    if "gif" in formats:
+        save_cycles_gif(out / "samples.gif", [c.image for c in shown], [c.label for c in shown])
+    return out

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..models.progan import ProGANDiscriminator, ProGANGenerator
+from ..precision import autocast, resolve_precision
 from .augment import AdaptiveStrength, augment
 from .config import TrainConfig
 from .distributed import average_gradients, sum_floats
@@ -74,6 +75,7 @@ class GANTraining:
         class_freq: torch.Tensor | None = None,
     ):
         self.cfg, self.device, self.annotated = cfg, device, annotated
+        self.precision = resolve_precision(cfg.precision, device)  # "bf16" or "fp32"
         g, d = build_networks(cfg, class_names, annotated)
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G, self.D = g.to(device, memory_format=fmt), d.to(device, memory_format=fmt)
@@ -88,7 +90,7 @@ class GANTraining:
         self.d_steps = 0
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+        return autocast(self.precision, self.device)
 
     def sample_classes(self, n: int) -> torch.Tensor | None:
         """Pathology indices ``[N]`` drawn from the data's class distribution (None if unconditional)."""

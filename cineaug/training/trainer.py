@@ -3,7 +3,8 @@
 Run folder::
 
     RUN/
-      options.json                      resolved TrainConfig, data, processes, classes
+      options.json                      resolved TrainConfig, data, processes, classes, the precision
+                                        chosen for this machine and what it rests on
       stats.jsonl                       one JSON line per tick ("tick") and per evaluation ("metrics")
       tensorboard/                      the same scalars, if tensorboard is installed
       data/                             the simulated cache (--simulate only)
@@ -32,6 +33,7 @@ from .._version import __version__
 from ..cache import atomic_write_json, read_index
 from ..metrics.evaluate import evaluate_sets, flat
 from ..models.hub import save_pretrained
+from ..precision import describe as describe_machine
 from .config import TrainConfig
 from .distributed import DistInfo, broadcast_module, cleanup, init_distributed
 from .finetune import load_initial_weights, source_class_names, source_state
@@ -282,7 +284,8 @@ def train(
                     "config": cfg.to_dict(), "data": str(data_root), "simulate": simulate,
                     "world": info.world, "cycles": len(r), "dropped_partially_labelled": r.dropped,
                     "class_names": list(r.class_names), "annotated_classes": list(r.annotated),
-                    "cineaug_version": __version__,
+                    "cineaug_version": __version__, "precision": trainer.gan.precision,
+                    "machine": describe_machine(),
                 })  # fmt: skip
         trainer.fit()
     finally:

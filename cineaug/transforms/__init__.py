@@ -1,5 +1,6 @@
 """MONAI transforms for cycles: synthetic cycles from a generator, baselines, cycles to frames."""
 
+from .bank import SyntheticBank
 from .baselines import BASELINES, baseline
 from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
@@ -15,6 +16,7 @@ __all__ = [
     "BASELINES",
     "LabeledFramesd",
     "RandFramed",
+    "SyntheticBank",
     "SyntheticCycleAugmenter",
     "SyntheticCycleAugmenterD",
     "SyntheticCycleAugmenterDict",

@@ -7,6 +7,7 @@ Unlike MONAI's MixUp/CutMix (specs/monai-contract.md §1.8) the batch size comes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from monai.transforms import MapTransform, RandomizableTransform
 from monai.utils import MAX_SEED, TransformBackends
 from torch import nn
 
-from .pool import SyntheticPool
+from .bank import SyntheticBank, cycle_source
 from .synthetic import _fit
 
 
@@ -28,13 +29,16 @@ class SyntheticCycleMixd(RandomizableTransform, MapTransform):
 
     Args:
         keys: ``(image_key, label_key)``.
-        generator: a cineaug cycle generator (see :class:`~cineaug.transforms.pool.SyntheticPool`).
+        generator: a cineaug cycle generator (see :class:`~cineaug.transforms.pool.SyntheticPool`),
+            or None with ``bank``.
         k: synthetic samples per batch (``ratio`` is used when None).
         ratio: fraction of the batch made synthetic (``round(ratio * B)``).
         mode: ``"replace"`` (B stays) or ``"append"`` (B + k).
         batch_size: cycles generated per forward pass of the synthetic pool.
-        bf16: bf16 autocast of the pool (default: on the CPU).
+        precision: of the generator pool: ``"auto"`` (bf16 only where native), ``"bf16"``, ``"fp32"``.
         synthetic_key: where the ``[B]`` bool flag is written.
+        bank: cycles written earlier (folder or :class:`~cineaug.transforms.bank.SyntheticBank`)
+            instead of ``generator``.
 
     Samples of ``[B,1,H,W]`` (frame-wise batches) get one random frame of a synthetic cycle.
     """
@@ -44,19 +48,20 @@ class SyntheticCycleMixd(RandomizableTransform, MapTransform):
     def __init__(
         self,
         keys: KeysCollection,
-        generator: nn.Module,
+        generator: nn.Module | None = None,
         k: int | None = None,
         ratio: float = 0.25,
         mode: str = "replace",
         batch_size: int = 32,
-        bf16: bool | None = None,
+        precision: str = "auto",
         synthetic_key: str = "synthetic",
+        bank: str | os.PathLike | SyntheticBank | None = None,
     ):
         MapTransform.__init__(self, keys)
         RandomizableTransform.__init__(self, 1.0)
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-        self.pool = SyntheticPool(generator, batch_size=batch_size, bf16=bf16)
+        self.pool = cycle_source(generator, bank, batch_size, precision)
         self.k, self.ratio, self.mode, self.synthetic_key = k, ratio, mode, synthetic_key
         self._where: np.ndarray = np.zeros(0, int)
         self._classes: list[int | None] = []

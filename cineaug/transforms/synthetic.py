@@ -11,6 +11,7 @@ real sample's affine and applied operations.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ from monai.utils import MAX_SEED, TransformBackends, convert_to_tensor
 from torch import nn
 
 from ..types import LV, LabelSource
-from .pool import SyntheticPool
+from .bank import SyntheticBank, cycle_source
 
 SYNTHETIC_META = "cineaug_synthetic"
 
@@ -57,26 +58,30 @@ class SyntheticCycleAugmenter(RandomizableTransform):
     """Array version: ``(image, label) -> (image, label, synthetic)``.
 
     Args:
-        generator: a cineaug cycle generator (see :class:`~cineaug.transforms.pool.SyntheticPool`).
+        generator: a cineaug cycle generator, run live (see :class:`~cineaug.transforms.pool.SyntheticPool`);
+            or None with ``bank``.
         prob: probability of replacing the sample.
-        match_pathology: draw the synthetic cycle from the sample's own pathology when the generator
+        match_pathology: draw the synthetic cycle from the sample's own pathology when the source
             knows it (pass ``pathology=`` to ``__call__``); otherwise a class drawn uniformly.
         batch_size: cycles per generator pass (the pool refills per class).
-        bf16: bfloat16 autocast on CPU (default on for CPU generators).
+        precision: ``"auto"`` (bf16 only where the device runs it natively), ``"bf16"`` or ``"fp32"``.
+        bank: cycles written earlier (a folder from ``cineaug sample MODEL --out BANK``, or a
+            :class:`~cineaug.transforms.bank.SyntheticBank`) instead of ``generator``.
     """
 
     backend = [TransformBackends.TORCH]
 
     def __init__(
         self,
-        generator: nn.Module,
+        generator: nn.Module | None = None,
         prob: float = 0.5,
         match_pathology: bool = False,
         batch_size: int = 32,
-        bf16: bool | None = None,
+        precision: str = "auto",
+        bank: str | os.PathLike | SyntheticBank | None = None,
     ):
         RandomizableTransform.__init__(self, prob)
-        self.pool = SyntheticPool(generator, batch_size=batch_size, bf16=bf16)
+        self.pool = cycle_source(generator, bank, batch_size, precision)
         self.match_pathology = match_pathology
         self._class: int | None = None
         self._frame = 0
@@ -137,7 +142,8 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         prob: probability of replacing a sample.
         match_pathology: as :class:`SyntheticCycleAugmenter`.
         batch_size: as :class:`SyntheticCycleAugmenter`.
-        bf16: as :class:`SyntheticCycleAugmenter`.
+        precision: as :class:`SyntheticCycleAugmenter`.
+        bank: as :class:`SyntheticCycleAugmenter` (instead of ``generator``).
         pathology_key: the sample's pathology name (read for ``match_pathology``, rewritten).
         synthetic_key: where the per-sample flag is written (bool tensor).
         allow_missing_keys: skip missing keys instead of raising ``KeyError``.
@@ -148,6 +154,7 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
 
     Example:
         >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), generator=g, prob=0.3)  # doctest: +SKIP
+        >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), bank="runs/bank")     # doctest: +SKIP
         >>> Compose([aug, RandAffined(...)])                                                # doctest: +SKIP
     """
 
@@ -156,18 +163,19 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
     def __init__(
         self,
         keys: KeysCollection,
-        generator: nn.Module,
+        generator: nn.Module | None = None,
         prob: float = 0.5,
         match_pathology: bool = False,
         batch_size: int = 32,
-        bf16: bool | None = None,
+        precision: str = "auto",
         pathology_key: str = "pathology",
         synthetic_key: str = "synthetic",
         allow_missing_keys: bool = False,
+        bank: str | os.PathLike | SyntheticBank | None = None,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
-        self.augmenter = SyntheticCycleAugmenter(generator, 1.0, match_pathology, batch_size, bf16)
+        self.augmenter = SyntheticCycleAugmenter(generator, 1.0, match_pathology, batch_size, precision, bank)
         self.pathology_key, self.synthetic_key = pathology_key, synthetic_key
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
