@@ -62,12 +62,14 @@ def test_augmenter_from_a_bank_keeps_the_live_contract(bank: Path) -> None:
         "image": torch.zeros(20, SIZE, SIZE),
         "label": torch.zeros(20, SIZE, SIZE, dtype=torch.uint8),
         "labeled": torch.tensor([True] + [False] * 19),
+        "observed": torch.tensor([True, False] * 10),
         "label_source": torch.tensor([1] + [0] * 19, dtype=torch.uint8),
         "pathology": "DCM",
     }
     aug = SyntheticCycleAugmenterd(("image", "label"), bank=bank, prob=1.0, match_pathology=True)
     out = aug.set_random_state(0)(sample)
     assert bool(out["synthetic"]) and out["pathology"] == "DCM" and bool(out["labeled"].all())
+    assert bool(out["observed"].all())
     assert bool((out["label_source"] == LabelSource.GENERATED).all())
     again = aug.set_random_state(0)(sample)
     assert torch.equal(torch.as_tensor(out["image"]), torch.as_tensor(again["image"]))

@@ -14,10 +14,12 @@ training data then only sets how many samples are drawn, which is the same for e
 
 from __future__ import annotations
 
+import os
+
 from monai.transforms import Compose
 from torch import nn
 
-from ..transforms import RandFramed, SyntheticCycleAugmenterd, baseline
+from ..transforms import RandFramed, SyntheticBank, SyntheticCycleAugmenterd, baseline
 
 ARMS: dict[str, tuple[str, float]] = {
     # name: (baseline, probability that a sample is replaced by a synthetic one)
@@ -46,15 +48,18 @@ def _spec(arm: str) -> tuple[str, float]:
     return ARMS[arm]
 
 
-def training_transform(arm: str, generator: nn.Module | None = None) -> Compose:
+def training_transform(
+    arm: str, generator: nn.Module | None = None, bank: str | os.PathLike | SyntheticBank | None = None
+) -> Compose:
     """The arm's training transform: cycle sample -> augmented frame sample ``[1,H,W]``.
 
     Args:
         arm: a key of :data:`ARMS`.
-        generator: a cycle generator (:func:`cineaug.load_pretrained`), required by synthetic arms.
+        generator: a cycle generator (:func:`cineaug.load_pretrained`), run live by synthetic arms.
+        bank: or a bank of cycles sampled earlier (``cineaug sample MODEL --out BANK``).
 
     Raises:
-        ValueError: unknown arm, or a synthetic arm without a generator.
+        ValueError: unknown arm, or a synthetic arm with neither a generator nor a bank.
 
     Example:
         >>> tf = training_transform("affine")
@@ -64,9 +69,10 @@ def training_transform(arm: str, generator: nn.Module | None = None) -> Compose:
     name, prob = _spec(arm)
     steps = []
     if prob > 0:
-        if generator is None:
-            raise ValueError(f"arm {arm!r} needs a generator (pass generator= / --model)")
-        steps.append(SyntheticCycleAugmenterd(keys=("image", "label"), generator=generator, prob=prob))
+        if generator is None and bank is None:
+            raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
+        source = {"generator": generator} if generator is not None else {"bank": bank}
+        steps.append(SyntheticCycleAugmenterd(keys=("image", "label"), prob=prob, **source))
     steps.append(RandFramed(("image", "label")))
     steps.append(baseline(name))
     return Compose(steps)

@@ -18,10 +18,15 @@ DEFAULT_ARMS = "none,affine,photometric,nnunet,synthetic,synthetic+affine,synthe
 
 
 def _ints(text: str) -> list[int]:
+    """``"1,2,5"`` or ranges ``"0-4"`` (inclusive) -> integers."""
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        out: list[int] = []
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            lo, sep, hi = part.partition("-")
+            out.extend(range(int(lo), int(hi) + 1) if sep and lo else [int(part)])
+        return out
     except ValueError as err:
-        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}") from err
+        raise typer.BadParameter(f"expected comma-separated integers or ranges, got {text!r}") from err
 
 
 def benchmark_command(
@@ -35,15 +40,26 @@ def benchmark_command(
     ] = None,
     arms: Annotated[str, typer.Option(help="comma-separated arms")] = DEFAULT_ARMS,
     sizes: Annotated[str, typer.Option(help="training-set sizes in subjects")] = "2,8",
-    seeds: Annotated[str, typer.Option(help="seeds (one run per arm x size x seed)")] = "0,1,2",
+    seeds: Annotated[
+        str, typer.Option(help="seeds, e.g. 0,1,2 or 0-4 (one run per arm x size x seed)")
+    ] = "0,1,2",
     model: Annotated[
         str, typer.Option("--model", help="generator of the synthetic arms: shipped name, folder or 'none'")
     ] = "progan-sim-64",
+    bank: Annotated[
+        Path | None,
+        typer.Option(
+            "--bank", help="draw the synthetic arms from this bank (cineaug sample) instead of --model"
+        ),
+    ] = None,
     n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
     steps: Annotated[
         int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
     ] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads (1 when the machine is busy)")] = 2,
+    max_test_frames: Annotated[
+        int | None, typer.Option(help="cap on scored test frames, evenly spaced (default: all)")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
@@ -67,10 +83,11 @@ def benchmark_command(
             _ints(sizes),
             _ints(seeds),
             out,
-            generator=None if model.lower() == "none" else model,
+            generator=None if model.lower() == "none" or bank is not None else model,
             steps=steps,
             progress=progress,
-            protocol=Protocol(threads=threads),
+            protocol=Protocol(threads=threads, max_test_frames=max_test_frames),
+            bank=bank,
         )
     except (CineDataError, ValueError) as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)

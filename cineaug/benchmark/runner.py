@@ -1,9 +1,12 @@
 """``run_benchmark``: arms x training-set sizes x seeds under the fixed protocol, then the report.
 
-Splits are by subject. For a (size, seed) pair every arm trains on the same subjects (drawn with
-``seed``; the subsets are nested over sizes), so arms are compared on matched pairs. Test subjects
-never train: either a separate test cache (the simulator: other seeds) or, without one,
+Splits are by subject. For a (size, seed) pair every arm trains on the same subjects, drawn with
+``seed`` and stratified by pathology (:func:`stratified_order`; the subsets are nested over sizes), so
+arms are compared on matched pairs. Test subjects never train: either a separate test cache (the
+simulator: other seeds; ACDC: the development split of :mod:`cineaug.splits`) or, without one,
 leave-one-subject-out folds of the training cache (Sunnybrook: seed ``s`` holds out subject ``s``).
+Only classes that both the training and the test source annotate are scored (a model trained on
+Sunnybrook, which has no RV labels, is not scored on the RV of ACDC).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data import CycleDataset
-from ..transforms import SyntheticPool
+from ..precision import describe as describe_machine
+from ..transforms import SyntheticBank, SyntheticPool
 from ..viz import save_cycles_gif
 from .arms import ARMS, needs_generator, training_transform
 from .report import render_report
@@ -45,6 +49,31 @@ def _labelled(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [s for s in samples if bool(torch.as_tensor(s["labeled"]).any())]
 
 
+def stratified_order(pathology_of: dict[str, str], seed: int) -> list[str]:
+    """Subjects in an order whose every prefix is balanced over pathology classes.
+
+    Subjects are shuffled within each class and the classes are taken in turn (in an order drawn
+    with ``seed`` too), so that the first ``n`` subjects hold ``n // C`` or ``n // C + 1`` of each of
+    the ``C`` classes: nested, stratified training subsets.
+    """
+    rng = np.random.default_rng(seed)
+    by_class: dict[str, list[str]] = {}
+    for subject in sorted(pathology_of):
+        by_class.setdefault(pathology_of[subject], []).append(subject)
+    queues = [list(rng.permutation(by_class[c])) for c in rng.permutation(sorted(by_class))]
+    order = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                order.append(str(queue.pop(0)))
+    return order
+
+
+def _annotated_classes(samples: list[dict[str, Any]]) -> torch.Tensor:
+    """``[4]`` bool: classes annotated by any of the samples (background always)."""
+    return torch.stack([torch.as_tensor(s["annotated"]).bool() for s in samples]).any(0)
+
+
 def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
@@ -61,8 +90,8 @@ def _save_examples(path: Path, frames: Frames, pred: torch.Tensor) -> None:
     )
 
 
-def _synthetic_gif(out: Path, generator: nn.Module, n: int = 8) -> None:
-    pool = SyntheticPool(generator, batch_size=n)
+def _synthetic_gif(out: Path, source: SyntheticPool | SyntheticBank, n: int = 8) -> None:
+    pool = source
     pool.reseed(0)
     cycles = [pool.take(i % pool.n_classes if pool.n_classes else None) for i in range(n)]
     save_cycles_gif(
@@ -81,6 +110,7 @@ def run_benchmark(
     steps: int | None = None,
     progress: bool = True,
     protocol: Protocol | None = None,
+    bank: str | os.PathLike | None = None,
 ) -> Path:
     """Train and score one segmentation model per arm x size x seed; write results and the report.
 
@@ -89,7 +119,7 @@ def run_benchmark(
         test_data: prepared cache of other subjects to score on; None: leave-one-subject-out folds
             of ``train_data`` (seed ``s`` holds out its ``s``-th subject, modulo the count).
         arms: names from :data:`~cineaug.benchmark.arms.ARMS`; synthetic arms are skipped, with a
-            warning, when ``generator`` is None.
+            warning, when neither ``generator`` nor ``bank`` is given.
         sizes: training-set sizes in subjects (e.g. 2, 4, 8, 16).
         seeds: one run per seed (weights, subjects drawn, augmentation draws).
         out: folder for ``results.jsonl`` (one line per run), ``benchmark.json``, the example
@@ -98,6 +128,8 @@ def run_benchmark(
         steps: optimiser steps per run (overrides ``protocol.steps``).
         progress: show a tqdm bar over runs.
         protocol: the fixed protocol (default :class:`Protocol`).
+        bank: instead of ``generator``, a bank of cycles sampled earlier (``cineaug sample``): the
+            synthetic arms then cost no generator time.
 
     Returns:
         ``out`` as a Path.
@@ -112,12 +144,17 @@ def run_benchmark(
         from ..pretrained import load_pretrained
 
         model_name, generator = str(generator), load_pretrained(generator)
-    run_arms = [a for a in arms if generator is not None or not needs_generator(a)]
+    if generator is not None and bank is not None:
+        raise ValueError("pass a generator or a bank, not both")
+    if bank is not None:
+        bank = SyntheticBank(bank)
+    synthetic = generator is not None or bank is not None
+    run_arms = [a for a in arms if synthetic or not needs_generator(a)]
     skipped = [a for a in arms if a not in run_arms]
     if skipped:
         warnings.warn(f"no generator given: skipping the synthetic arms {', '.join(skipped)}", stacklevel=2)
     for arm in run_arms:
-        training_transform(arm, generator)  # fail early on an unknown arm
+        training_transform(arm, generator, bank)  # fail early on an unknown arm
 
     train_ds = CycleDataset(train_data)
     test_ds = CycleDataset(test_data) if test_data is not None else None
@@ -130,14 +167,16 @@ def run_benchmark(
     if max(sizes) > pool:
         raise ValueError(f"size {max(sizes)} > {pool} subjects available for training")
     fixed_frames = scored_frames(_samples(test_ds), protocol.max_test_frames) if test_ds is not None else None
+    trained_classes = _annotated_classes(_samples(train_ds))  # [4]
+    pathology_of = {e["subject"]: e["pathology"] for e in train_ds.entries}
 
     threads = torch.get_num_threads()
     torch.set_num_threads(protocol.threads)
     torch.set_flush_denormal(True)
     out.mkdir(parents=True, exist_ok=True)
     (out / RESULTS).unlink(missing_ok=True)
-    if generator is not None:
-        _synthetic_gif(out, generator)
+    if synthetic:
+        _synthetic_gif(out, bank if bank is not None else SyntheticPool(generator, batch_size=8))
     bar = tqdm(total=len(run_arms) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")
     try:
         for seed in seeds:
@@ -145,13 +184,16 @@ def run_benchmark(
             frames = fixed_frames
             if frames is None:  # leave-one-subject-out
                 frames = scored_frames(_samples(train_ds.subset([held_out])), protocol.max_test_frames)
-            order = [s for s in np.random.default_rng(seed).permutation(subjects) if s != held_out]
+            frames.annotated &= trained_classes  # score what both sources annotate
+            order = [s for s in stratified_order(pathology_of, seed) if s != held_out]
             for size in sizes:
                 chosen = [str(s) for s in order[:size]]
                 samples = _labelled(_samples(train_ds.subset(chosen)))
                 for arm in run_arms:
                     bar.set_postfix_str(f"{arm} n={size} seed={seed}")
-                    model, seconds = train_model(samples, training_transform(arm, generator), protocol, seed)
+                    model, seconds = train_model(
+                        samples, training_transform(arm, generator, bank), protocol, seed
+                    )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
                     row = {"arm": arm, "size": size, "seed": seed, **score(pred, frames)}
@@ -174,6 +216,8 @@ def run_benchmark(
         "sizes": list(sizes),
         "seeds": list(seeds),
         "generator": model_name or (type(generator).__name__ if generator is not None else None),
+        "bank": None if bank is None else str(bank.root),
+        "machine": describe_machine(),
         "protocol": protocol.to_dict(),
         "wall_seconds": round(time.perf_counter() - start, 1),
     }

@@ -47,7 +47,7 @@ class Protocol:
     channels: tuple[int, ...] = (16, 32, 64, 128)  # UNet feature maps per level
     lr: float = 2e-3  # AdamW initial learning rate, polynomial decay (power 0.9) to 0 as nnU-Net
     weight_decay: float = 1e-4  # AdamW weight decay
-    max_test_frames: int = 200  # scored test frames, evenly spaced over the test set (fixed across runs)
+    max_test_frames: int | None = None  # cap on scored test frames, evenly spaced (None: all of them)
     threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,12 +105,13 @@ class Frames:
     keys: list[str]  # "cycle key@frame"
 
 
-def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int) -> Frames:
-    """The frames to score: labelled with exact labels (:data:`SCORED_SOURCES`), at most ``max_frames``.
+def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int | None = None) -> Frames:
+    """The frames to score: labelled (so observed) with exact labels (:data:`SCORED_SOURCES`).
 
     Args:
         samples: cycle samples (:func:`cineaug.data.cycle_to_sample`).
-        max_frames: when there are more candidates, keep ``max_frames`` evenly spaced ones (deterministic).
+        max_frames: when there are more candidates, keep ``max_frames`` evenly spaced ones
+            (deterministic); None keeps every one.
     """
     scored = torch.tensor([int(s) for s in SCORED_SOURCES])
     where = [
@@ -120,7 +121,7 @@ def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int) -> Frames:
     ]
     if not where:
         raise ValueError("no test frame with expert or simulated labels to score")
-    if len(where) > max_frames:
+    if max_frames is not None and len(where) > max_frames:
         where = [where[j] for j in np.unique(np.linspace(0, len(where) - 1, max_frames).round().astype(int))]
     return Frames(
         image=torch.stack([samples[i]["image"][t : t + 1] for i, t in where]).float(),

@@ -149,8 +149,9 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         allow_missing_keys: skip missing keys instead of raising ``KeyError``.
 
     Besides image and label, the known contract keys are kept consistent when a sample is
-    replaced: ``labeled`` (all True), ``label_source`` (GENERATED), ``annotated`` (the generator's
-    classes), ``pathology``, ``source`` ("generator"), ``ed_frame`` (0) and ``es_frame``.
+    replaced: ``labeled`` and ``observed`` (all True), ``label_source`` (GENERATED), ``annotated``
+    (the generator's classes), ``pathology``, ``source`` ("generator"), ``ed_frame`` (0) and
+    ``es_frame``.
 
     Example:
         >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), generator=g, prob=0.3)  # doctest: +SKIP
@@ -214,6 +215,8 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         frames = int(label.shape[0]) if label is not None else None
         if "labeled" in d and frames is not None:
             d["labeled"] = torch.ones(len(d["labeled"]), dtype=torch.bool)
+        if "observed" in d:  # a synthetic cycle has an image in every frame
+            d["observed"] = torch.ones(len(d["observed"]), dtype=torch.bool)
         if "label_source" in d:
             d["label_source"] = torch.full(
                 (len(d["label_source"]),), int(LabelSource.GENERATED), dtype=torch.uint8
