@@ -42,9 +42,13 @@ def prepare(
     propagate: bool = typer.Option(True, help="propagate expert labels to every frame"),
     workers: int = typer.Option(2, help="processes for preprocessing"),
     strict: bool = typer.Option(False, help="stop at the first bad item instead of skipping it"),
+    subjects: str = typer.Option(
+        None, help="keep only these subjects: a split (acdc-dev-train, acdc-dev-test) or a comma list"
+    ),
 ) -> None:
     """Read a data set, prepare 20-frame cycles and write a cache (one file per cycle + dataset.json)."""
     from .prepare import prepare_dataset
+    from .splits import subject_list
 
     try:
         index_path = prepare_dataset(
@@ -56,6 +60,7 @@ def prepare(
             propagate=propagate,
             workers=workers,
             strict=strict,
+            subjects=None if subjects is None else subject_list(subjects),
         )
     except (CineDataError, ValueError) as err:
         _fail(err)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -91,6 +91,14 @@ def prepare_cycles(
     bar.close()
 
 
+def _only_subjects(cycles: Iterable[CineCycle], wanted: set[str], seen: set[str]) -> Iterator[CineCycle]:
+    """The cycles of ``wanted`` subjects; adds each subject met to ``seen``."""
+    for cycle in cycles:
+        if cycle.subject in wanted:
+            seen.add(cycle.subject)
+            yield cycle
+
+
 def prepare_dataset(
     kind: str,
     input_path: str | os.PathLike,
@@ -102,6 +110,7 @@ def prepare_dataset(
     strict: bool = False,
     progress: bool = True,
     preview: int = 8,
+    subjects: Sequence[str] | None = None,
 ) -> Path:
     """Read ``input_path`` as ``kind``, prepare each cycle and write the cache at ``output``.
 
@@ -112,6 +121,8 @@ def prepare_dataset(
         workers: processes for preparation (reading stays in this process).
         strict: raise on the first bad item instead of skipping and counting it.
         preview: how many cycles the GIF preview ``output/preview.gif`` shows (0: none).
+        subjects: keep only these subjects (e.g. :data:`cineaug.splits.ACDC_DEV_TEST`); one that the
+            data set does not hold raises.
 
     Returns:
         The path of ``dataset.json``.
@@ -126,14 +137,27 @@ def prepare_dataset(
     info["propagate"] = propagate
     writer = CacheWriter(output, source=kind, info=info)
     cycles = read_source(kind, input_path, log)
+    seen: set[str] = set()
+    if subjects is not None:
+        cycles = _only_subjects(cycles, set(subjects), seen)
     for out in prepare_cycles(cycles, workers, progress, size=size, fov_mm=fov_mm, propagate=propagate):
         if isinstance(out, CineDataError):
             log.skip(out)
             continue
         writer.add(out)
+    if subjects is not None and set(subjects) - seen:
+        missing = sorted(set(subjects) - seen)
+        raise CineDataError(
+            input_path, f"{len(missing)} requested subjects not found: {', '.join(missing[:5])}"
+        )
     if not writer.entries:
         raise CineDataError(
             input_path, f"no cycle could be read as {kind} data ({len(log.skipped)} items skipped)"
+        )
+    if subjects is not None and set(subjects) - seen:
+        missing = sorted(set(subjects) - seen)
+        raise CineDataError(
+            input_path, f"{len(missing)} requested subjects not found: {', '.join(missing[:5])}"
         )
     index_path = writer.close(skipped=log.skipped, warnings=log.warnings)
     if preview:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cineaug import CycleDataset
 from cineaug.io import read_acdc
@@ -50,3 +51,16 @@ def test_acdc_export_reads_back(tmp_path):
         back.spacing[0] == np.float32(original.spacing[0])
         or abs(back.spacing[0] - original.spacing[0]) < 1e-4
     )
+
+
+def test_prepare_keeps_only_the_requested_subjects(tmp_path):
+    from cineaug.data import CycleDataset
+    from cineaug.errors import CineDataError
+    from cineaug.prepare import prepare_dataset
+
+    root = write_simulated_dataset(tmp_path / "acdc", n=3, seed=4, fmt="acdc", workers=1, progress=False)
+    out = tmp_path / "cache"
+    prepare_dataset("acdc", root, out, workers=1, progress=False, preview=0, subjects=["patient002"])
+    assert CycleDataset(out).subjects == ["patient002"]
+    with pytest.raises(CineDataError, match="1 requested subjects not found: patient009"):
+        prepare_dataset("acdc", root, tmp_path / "x", workers=1, progress=False, subjects=["patient009"])
