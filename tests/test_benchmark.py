@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +242,21 @@ def test_unlabelled_training_cycles_are_left_out_like_sunnybrook_apical_slices(t
     out = run_benchmark(root, None, ["none"], [1], [0], tmp_path / "b", progress=False, protocol=PROTOCOL)
     (row,) = read_results(out)
     assert row["held_out"] == "p0" and row["subjects"] == ["p1"]
+
+
+def test_resume_keeps_finished_runs_and_drops_a_cut_line(caches, tmp_path):
+    args = (caches[0], caches[1], ["none"], [1], [0, 1], tmp_path / "r")
+    out = run_benchmark(*args, progress=False, protocol=PROTOCOL)
+    rows = read_results(out)
+    lines = (out / "results.jsonl").read_text().splitlines()
+    (out / "results.jsonl").write_text(lines[0] + "\n" + lines[1][:20])  # the second run was cut short
+    again = read_results(run_benchmark(*args, progress=False, protocol=PROTOCOL, resume=True))
+    assert [(r["seed"], r["dice_mean"]) for r in again] == [(r["seed"], r["dice_mean"]) for r in rows]
+
+
+def test_classes_the_training_source_lacks_are_not_scored(tmp_path):
+    train = write_cache(tmp_path / "train", "sb", 2, sunnybrook=True)  # no RV labels
+    test = write_cache(tmp_path / "test", "full", 2)  # RV labelled
+    rows = read_results(run_benchmark(train, test, ["none"], [1], [0], tmp_path / "b", progress=False,
+                                      protocol=PROTOCOL))  # fmt: skip
+    assert math.isnan(rows[0]["dice_rv"]) and rows[0]["dice_lv"] > 0

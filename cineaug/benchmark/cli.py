@@ -60,6 +60,7 @@ def benchmark_command(
     max_test_frames: Annotated[
         int | None, typer.Option(help="cap on scored test frames, evenly spaced (default: all)")
     ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="keep finished runs in OUT, run the rest")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
@@ -88,6 +89,7 @@ def benchmark_command(
             progress=progress,
             protocol=Protocol(threads=threads, max_test_frames=max_test_frames),
             bank=bank,
+            resume=resume,
         )
     except (CineDataError, ValueError) as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..cache import atomic_write_bytes
 from ..data import CycleDataset
 from ..precision import describe as describe_machine
 from ..transforms import SyntheticBank, SyntheticPool
@@ -74,6 +75,23 @@ def _annotated_classes(samples: list[dict[str, Any]]) -> torch.Tensor:
     return torch.stack([torch.as_tensor(s["annotated"]).bool() for s in samples]).any(0)
 
 
+def _finished_runs(path: Path, steps: int) -> set[tuple[str, int, int]]:
+    """``(arm, size, seed)`` of the complete rows of a results file with ``steps``; the file is
+    rewritten with those rows only (a line cut short by an interruption is dropped)."""
+    if not path.is_file():
+        return set()
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row.get("steps") == steps:
+            rows.append(row)
+    atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
+    return {(r["arm"], r["size"], r["seed"]) for r in rows}
+
+
 def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
@@ -111,6 +129,7 @@ def run_benchmark(
     progress: bool = True,
     protocol: Protocol | None = None,
     bank: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> Path:
     """Train and score one segmentation model per arm x size x seed; write results and the report.
 
@@ -130,6 +149,8 @@ def run_benchmark(
         protocol: the fixed protocol (default :class:`Protocol`).
         bank: instead of ``generator``, a bank of cycles sampled earlier (``cineaug sample``): the
             synthetic arms then cost no generator time.
+        resume: keep the runs already in ``out/results.jsonl`` (same steps) and run only the others,
+            so that a long benchmark interrupted at any point continues where it stopped.
 
     Returns:
         ``out`` as a Path.
@@ -174,7 +195,9 @@ def run_benchmark(
     torch.set_num_threads(protocol.threads)
     torch.set_flush_denormal(True)
     out.mkdir(parents=True, exist_ok=True)
-    (out / RESULTS).unlink(missing_ok=True)
+    done = _finished_runs(out / RESULTS, protocol.steps) if resume else set()
+    if not resume:
+        (out / RESULTS).unlink(missing_ok=True)
     if synthetic:
         _synthetic_gif(out, bank if bank is not None else SyntheticPool(generator, batch_size=8))
     bar = tqdm(total=len(run_arms) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")
@@ -191,6 +214,9 @@ def run_benchmark(
                 samples = _labelled(_samples(train_ds.subset(chosen)))
                 for arm in run_arms:
                     bar.set_postfix_str(f"{arm} n={size} seed={seed}")
+                    if (arm, size, seed) in done:
+                        bar.update()
+                        continue
                     model, seconds = train_model(
                         samples, training_transform(arm, generator, bank), protocol, seed
                     )
