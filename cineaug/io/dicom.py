@@ -66,30 +66,17 @@ def _lenient_values() -> Iterator[None]:
         settings.reading_validation_mode = mode
 
 
-_TAGS = (
-    "PixelData", "Rows", "Columns", "BitsAllocated", "BitsStored", "SamplesPerPixel", "NumberOfFrames",
-    "PixelRepresentation", "RescaleSlope", "RescaleIntercept", "PixelSpacing", "InstanceNumber",
-    "TriggerTime", "ImagePositionPatient", "ImageOrientationPatient", "SliceLocation",
-    "SeriesInstanceUID", "SeriesNumber", "SliceThickness", "CardiacNumberOfImages", "PatientID",
-)  # fmt: skip
-"""The header fields read: parsing only these (``specific_tags``) halves pydicom's header time."""
-
-
-def _dcmread(path: Path, tags: tuple[str, ...] | None) -> pydicom.Dataset:
+def _read_dicom_frame(path: Path) -> DicomFrame:
     try:
-        return pydicom.dcmread(path, specific_tags=list(tags) if tags else None)
+        ds = pydicom.dcmread(path)
     except (InvalidDicomError, EOFError, OSError) as err:
         raise CineDataError(path, f"not a readable DICOM file ({err})") from err
-
-
-def _read_dicom_frame(path: Path) -> DicomFrame:
-    ds = _dcmread(path, _TAGS)
     if "PixelData" not in ds:
         raise CineDataError(path, "DICOM file holds no image (no PixelData)")
     try:
         arr = _native_pixels(ds)
-        if arr is None:  # compressed or unusual pixels: pydicom's decoders need the whole header
-            arr = _dcmread(path, None).pixel_array
+        if arr is None:
+            arr = ds.pixel_array
     except Exception as err:  # pydicom raises ValueError/RuntimeError/NotImplementedError by handler
         raise CineDataError(path, f"pixel data cannot be decoded ({err})") from err
     if arr.ndim != 2:
