@@ -27,6 +27,11 @@ class Kind(str, Enum):
     dicom = "dicom"
 
 
+class Crop(str, Enum):
+    labels = "labels"
+    image = "image"
+
+
 def _fail(err: Exception) -> None:
     typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -45,6 +50,9 @@ def prepare(
     subjects: str = typer.Option(
         None, help="keep only these subjects: a split (acdc-dev-train, acdc-dev-test) or a comma list"
     ),
+    crop: Crop = typer.Option(
+        Crop.labels, help="centre crops on the expert labels (training) or on the image alone (test sets)"
+    ),
 ) -> None:
     """Read a data set, prepare 20-frame cycles and write a cache (one file per cycle + dataset.json)."""
     from .prepare import prepare_dataset
@@ -61,6 +69,7 @@ def prepare(
             workers=workers,
             strict=strict,
             subjects=None if subjects is None else subject_list(subjects),
+            crop=crop.value,
         )
     except (CineDataError, ValueError) as err:
         _fail(err)

@@ -111,6 +111,7 @@ def prepare_dataset(
     progress: bool = True,
     preview: int = 8,
     subjects: Sequence[str] | None = None,
+    crop: str = "labels",
 ) -> Path:
     """Read ``input_path`` as ``kind``, prepare each cycle and write the cache at ``output``.
 
@@ -123,6 +124,9 @@ def prepare_dataset(
         preview: how many cycles the GIF preview ``output/preview.gif`` shows (0: none).
         subjects: keep only these subjects (e.g. :data:`cineaug.splits.ACDC_DEV_TEST`); one that the
             data set does not hold raises.
+        crop: centre crops on the expert labels (``"labels"``, training) or on the image alone
+            (``"image"``, a test set as a user's unlabelled scans); see
+            :func:`~cineaug.preprocess.crop_center`.
 
     Returns:
         The path of ``dataset.json``.
@@ -134,13 +138,14 @@ def prepare_dataset(
         raise ValueError(f"size {size} px is too small for a heart crop (use 64 or 128)")
     log = ReadLog(strict=strict)
     info = {"kind": kind, "input": str(Path(input_path).resolve()), "size": size, "fov_mm": fov_mm}
-    info["propagate"] = propagate
+    info["propagate"], info["crop"] = propagate, crop
     writer = CacheWriter(output, source=kind, info=info)
     cycles = read_source(kind, input_path, log)
     seen: set[str] = set()
     if subjects is not None:
         cycles = _only_subjects(cycles, set(subjects), seen)
-    for out in prepare_cycles(cycles, workers, progress, size=size, fov_mm=fov_mm, propagate=propagate):
+    options = dict(size=size, fov_mm=fov_mm, propagate=propagate, crop=crop)
+    for out in prepare_cycles(cycles, workers, progress, **options):
         if isinstance(out, CineDataError):
             log.skip(out)
             continue

@@ -1,6 +1,6 @@
 """Preprocessing as pure functions: raw cycle -> prepared cycle (20 frames, ED first, [-1, 1]).
 
-``prepare_cycle`` chains: :func:`roll_to_ed` -> :func:`heart_center` -> :func:`resample_inplane`
+``prepare_cycle`` chains: :func:`roll_to_ed` -> :func:`crop_center` -> :func:`resample_inplane`
 (fixed field of view in mm, ``size`` px) -> :func:`resample_time` (20 frames) ->
 :func:`normalise_intensity` -> :func:`~cineaug.propagate.propagate_labels` -> :func:`estimate_es_frame`
 where the source gave none. Every function returns a new cycle and leaves its input untouched.
@@ -11,15 +11,19 @@ preparation holding :data:`~cineaug.types.UNOBSERVED_FILL`.
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 import numpy as np
 from scipy import ndimage
 
+from .localize import locate_heart
 from .propagate import propagate_labels
 from .types import LV, MYO, N_FRAMES, UNOBSERVED_FILL, UNOBSERVED_FILL_RAW, CineCycle, check_cycle_arrays
 
 DEFAULT_FOV_MM = 160.0
 """Side of the square field of view kept around the heart: LV, myocardium and RV of a dilated heart."""
+CROPS = ("labels", "image")
+"""Where a crop is centred: on the expert labels (training), or on the image alone (test scans)."""
 
 
 def roll_to_ed(cycle: CineCycle) -> CineCycle:
@@ -90,18 +94,40 @@ def _period(times: np.ndarray) -> float:
 def heart_center(cycle: CineCycle) -> tuple[float, float]:
     """Centre of the heart in native pixels ``(row, col)``.
 
-    From the labels when present (LV cavity + myocardium, else any class); otherwise from where the
-    image moves over the cycle: the peak of the smoothed temporal standard deviation.
+    From the labels when present (LV cavity + myocardium, else any class); otherwise from the
+    image alone (:func:`~cineaug.localize.locate_heart`).
     """
     labeled = cycle.label[cycle.labeled]  # [L,H,W]
     for classes in ((MYO, LV), (1, MYO, LV)):
         mask = np.isin(labeled, classes).any(axis=0)
         if mask.any():
             return tuple(float(v) for v in ndimage.center_of_mass(mask))
-    motion = cycle.image.std(axis=0)  # [H,W]
-    sigma = (12.0 / cycle.spacing[0], 12.0 / cycle.spacing[1])  # ~ one LV radius
-    smooth = ndimage.gaussian_filter(motion, sigma)
-    return tuple(float(v) for v in np.unravel_index(np.argmax(smooth), smooth.shape))
+    return locate_heart(cycle.image, cycle.spacing, cycle.observed)
+
+
+def crop_center(
+    cycle: CineCycle, crop: str = "labels", jitter_mm: float = 0.0, seed: int = 0
+) -> tuple[float, float]:
+    """Where :func:`prepare_cycle` centres its crop, in native pixels ``(row, col)``.
+
+    Args:
+        cycle: the cycle to crop (observed frames only, as :func:`drop_unobserved` leaves it).
+        crop: ``"labels"``: :func:`heart_center` (expert labels when present); ``"image"``: the image
+            alone (:func:`~cineaug.localize.locate_heart`), labels ignored, as for a test scan.
+        jitter_mm: shift the centre by up to this much (uniform, each axis), for training crops
+            that do not always sit on the labels' centre.
+        seed: seed of the jitter, combined with the cycle's key (the same cycle gets the same shift).
+    """
+    if crop not in CROPS:
+        raise ValueError(f"unknown crop {crop!r}; choose one of {', '.join(CROPS)}")
+    if crop == "labels":
+        center = np.array(heart_center(cycle))
+    else:
+        center = np.array(locate_heart(cycle.image, cycle.spacing, cycle.observed))
+    if jitter_mm > 0:
+        rng = np.random.default_rng([seed, zlib.crc32(cycle.key.encode())])
+        center += rng.uniform(-jitter_mm, jitter_mm, 2) / np.asarray(cycle.spacing)
+    return float(center[0]), float(center[1])
 
 
 def resample_inplane(
@@ -226,6 +252,9 @@ def prepare_cycle(
     fov_mm: float = DEFAULT_FOV_MM,
     propagate: bool = True,
     n_frames: int = N_FRAMES,
+    crop: str = "labels",
+    crop_jitter_mm: float = 0.0,
+    crop_seed: int = 0,
 ) -> CineCycle:
     """Raw cycle -> prepared cycle: ``[n_frames,size,size]``, ED first, intensities in [-1, 1].
 
@@ -237,6 +266,11 @@ def prepare_cycle(
             :func:`~cineaug.propagate.propagate_labels`), flagged ``LabelSource.PROPAGATED``; a
             key-frame cycle keeps its expert frames, and its unobserved frames stay unlabelled.
         n_frames: output frames per cycle.
+        crop: centre the crop on the expert labels (``"labels"``, for training; the image where a
+            cycle has none) or on the image alone (``"image"``, labels ignored: a test set prepared
+            as a user's unlabelled scan would be). See :func:`crop_center`; recorded in ``extra``.
+        crop_jitter_mm: random shift of the crop centre, up to this much per axis (training crops).
+        crop_seed: seed of that shift (with the cycle's key).
 
     Returns:
         A validated prepared cycle.
@@ -244,7 +278,9 @@ def prepare_cycle(
     cycle.validate()
     out = roll_to_ed(cycle)
     key = drop_unobserved(out)  # spatial steps see acquired frames only
-    out = restore_unobserved(resample_inplane(key, heart_center(key), size, fov_mm), out)
+    center = crop_center(key, crop, crop_jitter_mm, crop_seed)
+    out = restore_unobserved(resample_inplane(key, center, size, fov_mm), out)
+    out.extra = dict(out.extra, crop=crop)
     out = resample_time(out, n_frames)
     image = np.full_like(out.image, UNOBSERVED_FILL)  # normalised on the observed frames alone
     image[out.observed] = normalise_intensity(out.image[out.observed])
