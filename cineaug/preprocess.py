@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from .localize import locate_heart
 from .propagate import propagate_labels
-from .types import LV, MYO, N_FRAMES, UNOBSERVED_FILL, UNOBSERVED_FILL_RAW, CineCycle, check_cycle_arrays
+from .types import LV, N_FRAMES, UNOBSERVED_FILL, UNOBSERVED_FILL_RAW, CineCycle, check_cycle_arrays
 
 DEFAULT_FOV_MM = 160.0
 """Side of the square field of view kept around the heart: LV, myocardium and RV of a dilated heart."""
@@ -94,14 +94,15 @@ def _period(times: np.ndarray) -> float:
 def heart_center(cycle: CineCycle) -> tuple[float, float]:
     """Centre of the heart in native pixels ``(row, col)``.
 
-    From the labels when present (LV cavity + myocardium, else any class); otherwise from the
-    image alone (:func:`~cineaug.localize.locate_heart`).
+    From the labels when present: the centre of the box around every labelled structure over the
+    labelled frames (RV included where the source has it: centring on the LV alone cut the RV out of
+    5% of ACDC's expert frames at 160 mm, the box keeps all of them); otherwise from the image alone
+    (:func:`~cineaug.localize.locate_heart`).
     """
-    labeled = cycle.label[cycle.labeled]  # [L,H,W]
-    for classes in ((MYO, LV), (1, MYO, LV)):
-        mask = np.isin(labeled, classes).any(axis=0)
-        if mask.any():
-            return tuple(float(v) for v in ndimage.center_of_mass(mask))
+    mask = (cycle.label[cycle.labeled] > 0).any(axis=0)  # [H,W]
+    if mask.any():
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        return (rows[0] + rows[-1]) / 2.0, (cols[0] + cols[-1]) / 2.0
     return locate_heart(cycle.image, cycle.spacing, cycle.observed)
 
 
