@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._version import __version__
-from .cache import atomic_write_json
+from .atomic import atomic_write_json
 from .models.hub import WEIGHTS_NAME, read_config
 from .pretrained import load_pretrained, resolve
 

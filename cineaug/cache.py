@@ -9,7 +9,7 @@ Layout::
                                    tensors "image" float32 [T,H,W], "label" uint8 [T,H,W];
                                    metadata {"cycle": JSON of CineCycle.metadata()}
 
-Every file is written to a temporary name and renamed into place (atomic). ``dataset.json``
+Every file is written to a temporary name and renamed into place (:mod:`cineaug.atomic`). ``dataset.json``
 records each file's size and sha256, so that a truncated or altered file is detected on read.
 """
 
@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,32 +30,13 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from ._version import __version__
+from .atomic import atomic_write_bytes, atomic_write_json
 from .errors import CineDataError
 from .types import CineCycle, LabelSource
 
 FORMAT = "cineaug-cache"
 FORMAT_VERSION = 1
 INDEX = "dataset.json"
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
 
 def _file_name(cycle: CineCycle) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .cache import atomic_write_json
+from .atomic import atomic_write_json
 from .errors import CineDataError
 from .models.hub import CONFIG_NAME, WEIGHTS_NAME, from_pretrained, read_config
 

@@ -12,7 +12,8 @@ from conftest import disk_cycle, key_frame_cycle
 from safetensors.numpy import save as st_save
 
 from cineaug import CacheWriter, CineDataError, CycleDataset, prepare_cycle
-from cineaug.cache import atomic_write_bytes, read_cycle, read_index
+from cineaug.atomic import atomic_write_bytes
+from cineaug.cache import read_cycle, read_index
 from cineaug.types import UNOBSERVED_FILL
 
 

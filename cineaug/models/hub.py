@@ -18,7 +18,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from .._version import __version__
-from ..cache import atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_bytes, atomic_write_json
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .progan import ProGANDiscriminator, ProGANGenerator
 

@@ -125,7 +125,7 @@ def evaluate_command(
     )
     typer.echo(format_report(results))
     if out is not None:
-        from ..cache import atomic_write_json
+        from ..atomic import atomic_write_json
 
         atomic_write_json(out, results)
         typer.echo(f"wrote {out}")

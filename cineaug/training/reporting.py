@@ -13,7 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 import torch
 
-from ..cache import atomic_write_bytes
+from ..atomic import atomic_write_bytes
 from ..models.layers import decode_labels
 from ..viz import overlay_cycle, save_cycles_gif, tile
 

@@ -23,7 +23,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from ..cache import atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_bytes, atomic_write_json
 from .distributed import gather_rng_states
 
 STATE_RE = re.compile(r"training-state-(\d+)\.json$")

@@ -30,7 +30,8 @@ import torch
 from tqdm import tqdm
 
 from .._version import __version__
-from ..cache import atomic_write_json, read_index
+from ..atomic import atomic_write_json
+from ..cache import read_index
 from ..metrics.evaluate import evaluate_sets, flat
 from ..models.hub import save_pretrained
 from ..precision import describe as describe_machine
