@@ -145,3 +145,14 @@ def test_ed_frame_out_of_range(tmp_path):
     image = save(tmp_path / "cine.nii.gz", ramp())
     with pytest.raises(CineDataError, match="ED frame 13 outside 0..12"):
         list(read_nifti(image, ed_frame=13))
+
+
+def test_nifti_axis_helpers_are_inverse_and_follow_the_convention():
+    from cineaug.io.nifti import from_nifti_array, to_nifti_array
+
+    frames = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)  # [Z,T,H,W]
+    data = to_nifti_array(frames)
+    assert data.shape == (5, 4, 2, 3) and data.flags.c_contiguous  # [W,H,Z,T]
+    assert data[4, 1, 1, 2] == frames[1, 2, 1, 4]  # data[col, row, z, t] == image[t][row, col]
+    np.testing.assert_array_equal(from_nifti_array(data), frames)
+    assert to_nifti_array(frames[0]).shape == (5, 4, 1, 3)

@@ -1,9 +1,11 @@
 """Shared NIfTI loading core, and :func:`read_nifti` for a plain 4D cine NIfTI.
 
-Orientation convention (project-wide, also used by the simulator's ACDC export): nibabel's data
-``[X, Y, Z, T]`` becomes per-slice cycles with ``image[t][row, col] = data[col, row, z, t]``
-(x = column, y = row) and ``spacing = (zoom_y, zoom_x)`` in mm. No reorientation or resampling is
-done here: readers return raw float32 intensities and the native number of frames.
+Orientation convention (project-wide): nibabel's data ``[X, Y, Z, T]`` becomes per-slice cycles
+with ``image[t][row, col] = data[col, row, z, t]`` (x = column, y = row) and
+``spacing = (zoom_y, zoom_x)`` in mm. It is written once, in :func:`from_nifti_array` (used by the
+readers) and :func:`to_nifti_array` (used by every NIfTI writer: the simulator's ACDC export and
+``cineaug sample --format nifti``). No reorientation or resampling is done here: readers return raw
+float32 intensities and the native number of frames.
 """
 
 from __future__ import annotations
@@ -61,6 +63,31 @@ class CineVolume:
         if self.frame_interval is None:
             return None
         return (np.arange(self.n_frames) * self.frame_interval).astype(np.float32)
+
+
+def to_nifti_array(frames: np.ndarray) -> np.ndarray:
+    """Cycle axes to NIfTI axes: ``data[col, row, z, t] = frames[z, t, row, col]``.
+
+    Args:
+        frames: one slice ``[T, H, W]`` or a stack of slices ``[Z, T, H, W]`` (any dtype).
+
+    Returns:
+        A C-contiguous ``[W, H, 1, T]`` or ``[W, H, Z, T]`` array (x = column, y = row), the inverse
+        of :func:`from_nifti_array`. Key-frame files are 3D: take ``to_nifti_array(frames[f:f+1])[..., 0]``.
+    """
+    if frames.ndim == 3:
+        frames = frames[None]  # [1,T,H,W]
+    if frames.ndim != 4:
+        raise ValueError(f"expected [T,H,W] or [Z,T,H,W], got shape {frames.shape}")
+    return np.ascontiguousarray(frames.transpose(3, 2, 0, 1))  # [W,H,Z,T]
+
+
+def from_nifti_array(data: np.ndarray) -> np.ndarray:
+    """NIfTI axes to cycle axes: ``[X, Y, Z, T]`` -> ``[Z, T, Y, X]`` (a view), so that
+    ``out[z, t, row, col] = data[col, row, z, t]``; the inverse of :func:`to_nifti_array`."""
+    if data.ndim != 4:
+        raise ValueError(f"expected [X,Y,Z,T], got shape {data.shape}")
+    return data.transpose(2, 3, 1, 0)
 
 
 def find_nifti(folder: str | os.PathLike, stem: str) -> Path | None:
@@ -183,8 +210,8 @@ def slice_cycles(
         ``observed`` from the volume. Only observed (labelled) frames are copied: the others are
         zeros, the raw fill of unobserved frames (no label).
     """
-    data = volume.data.transpose(2, 3, 1, 0)  # [Z,T,Y,X]
-    labels = None if label is None else label.transpose(2, 3, 1, 0)
+    data = from_nifti_array(volume.data)  # [Z,T,Y,X]
+    labels = None if label is None else from_nifti_array(label)
     labeled = np.asarray(labeled, dtype=bool)
     observed = np.ones(volume.n_frames, bool) if volume.observed is None else volume.observed
     cycles = []

@@ -14,8 +14,9 @@ ACDC layout of subject ``i`` (``NNN = i + 1``, zero-padded to 3 digits)::
 Sunnybrook layout: see :func:`write_sunnybrook_patient`.
 
 Axis convention: NIfTI ``data[x, y, z, t]`` with x = image column and y = image row, i.e.
-``image[t][row, col] == data[col, row, z, t]``. Images are int16 scaled as the simulator emits them
-(99th percentile 300-3000, spec 7.7).
+``image[t][row, col] == data[col, row, z, t]`` (:func:`cineaug.io.nifti.to_nifti_array`). Images
+are int16 scaled as the simulator emits them (a subject gain puts the 99th percentile log-uniform in
+300-3000, the range of scanner magnitude images; see docs/simulator.md).
 """
 
 from __future__ import annotations
@@ -32,13 +33,9 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from skimage.measure import find_contours
 
+from ..io.nifti import to_nifti_array
 from ..io.sunnybrook import PATHOLOGY_NAMES
 from ..types import LV, MYO, CineCycle
-
-
-def to_nifti_array(frames: np.ndarray) -> np.ndarray:
-    """``[T,H,W]`` -> ``[W,H,1,T]`` (x = column, y = row)."""
-    return np.ascontiguousarray(frames.transpose(2, 1, 0)[:, :, None, :])
 
 
 def _height_weight(bsa: float, sex: str) -> tuple[float, float]:

@@ -13,6 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..cache import CacheWriter
+from ..io.nifti import to_nifti_array
 from ..models.hub import read_config
 from ..precision import resolve_precision
 from ..pretrained import load_pretrained, resolve
@@ -115,8 +116,8 @@ def write_nifti(path: Path, cycle: CineCycle) -> None:
     row_mm, col_mm = cycle.spacing
     affine = np.diag([col_mm, row_mm, 1.0, 1.0])
     for name, arr in (("image", cycle.image), ("label", cycle.label)):
-        vol = np.transpose(arr, (2, 1, 0))[:, :, None, :]  # [W,H,1,T]
-        nib.save(nib.Nifti1Image(np.ascontiguousarray(vol), affine), path / f"{cycle.subject}_{name}.nii.gz")
+        vol = to_nifti_array(arr)  # [W,H,1,T]
+        nib.save(nib.Nifti1Image(vol, affine), path / f"{cycle.subject}_{name}.nii.gz")
 
 
 def write_bank(
