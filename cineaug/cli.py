@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .cli_utils import fail
 from .errors import CineDataError
 
 app = typer.Typer(
@@ -32,11 +33,6 @@ class Crop(str, Enum):
     image = "image"
 
 
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
 @app.command()
 def prepare(
     kind: Kind = typer.Argument(..., help="data set kind"),
@@ -53,6 +49,7 @@ def prepare(
     crop: Crop = typer.Option(
         Crop.labels, help="centre crops on the expert labels (training) or on the image alone (test sets)"
     ),
+    progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Read a data set, prepare 20-frame cycles and write a cache (one file per cycle + dataset.json)."""
     from .prepare import prepare_dataset
@@ -70,9 +67,10 @@ def prepare(
             strict=strict,
             subjects=None if subjects is None else subject_list(subjects),
             crop=crop.value,
+            progress=progress,
         )
     except (CineDataError, ValueError) as err:
-        _fail(err)
+        fail(err)
     counts = json.loads(index_path.read_text())["counts"]
     typer.echo(
         f"wrote {counts['cycles']} cycles of {counts['subjects']} subjects to {output} "
@@ -100,12 +98,20 @@ def simulate(
     size: int = typer.Option(64, help="output side in pixels (cache format)"),
     fmt: SimFormat = typer.Option(SimFormat.cache, "--format", help="prepared cache, or an ACDC-layout tree"),
     workers: int = typer.Option(2, help="processes"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Simulate labelled short-axis bSSFP cycles with the built-in phantom."""
     from .simulate import write_simulated_dataset
 
     path = write_simulated_dataset(
-        output, n=n, seed=seed, label_set=label_set.value, size=size, fmt=fmt.value, workers=workers
+        output,
+        n=n,
+        seed=seed,
+        label_set=label_set.value,
+        size=size,
+        fmt=fmt.value,
+        workers=workers,
+        progress=progress,
     )
     typer.echo(f"wrote {n} simulated subjects to {path}")
 
@@ -146,7 +152,7 @@ def export_bundle_command(
     try:
         out = export_bundle(name, output)
     except CineDataError as err:
-        _fail(err)
+        fail(err)
     typer.echo(f"wrote the MONAI bundle to {out}")
 
 

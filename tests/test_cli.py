@@ -113,3 +113,34 @@ def test_preview_takes_labelled_cycles_of_every_subject_first():
     ]
     entries.append({"subject": "c", "labeled_frames": 0, "key": "c0"})
     assert [e["key"] for e in pick_preview(entries, 4)] == ["a1", "b1", "c0", "a2"]
+
+
+def test_every_long_command_has_progress_and_no_progress():
+    import typer
+
+    group = typer.main.get_command(app)
+    for name in ("prepare", "simulate", "train", "sample", "benchmark", "demo"):
+        options = {o for p in group.commands[name].params for o in (*p.opts, *p.secondary_opts)}
+        assert {"--progress", "--no-progress"} <= options, name
+
+
+def test_simulate_passes_no_progress_to_the_writer(tmp_path, monkeypatch):
+    import cineaug.simulate
+
+    seen = {}
+    monkeypatch.setattr(cineaug.simulate, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
+    result = runner.invoke(app, ["simulate", str(tmp_path / "s"), "--n", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert seen["progress"] is False and seen["n"] == 1
+
+
+def test_cli_errors_share_one_exit():
+    import inspect
+
+    import cineaug.benchmark.cli
+    import cineaug.cli
+    import cineaug.training.cli
+
+    for module in (cineaug.cli, cineaug.training.cli, cineaug.benchmark.cli):
+        source = inspect.getsource(module)
+        assert "typer.Exit(" not in source and "err=True" not in source, module.__name__

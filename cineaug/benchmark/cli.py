@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ..cli_utils import fail
 from ..errors import CineDataError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -92,8 +93,7 @@ def benchmark_command(
             resume=resume,
         )
     except (CineDataError, ValueError) as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from err
+        fail(err)
     typer.echo(f"results: {folder / 'results.jsonl'}; report: {folder / 'report.html'}")
 
 
@@ -106,8 +106,7 @@ def report_command(
     try:
         path = render_report(out)
     except (FileNotFoundError, ValueError) as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from err
+        fail(err)
     typer.echo(f"report: {path} and {path.with_suffix('.html')}")
 
 
@@ -126,6 +125,5 @@ def demo_command(
     try:
         folder = run_demo(out, model=model, progress=progress)
     except (CineDataError, ValueError) as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from err
+        fail(err)
     typer.echo(f"report: {folder / 'report.html'} (and report.md); results: {folder / 'results.jsonl'}")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ..cli_utils import fail
 from ..errors import CineDataError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -49,7 +50,7 @@ def train_command(
             cfg = parse_override(cfg, item)
         run = train(cfg, out, data=data, simulate=simulate, resume=resume, device=device, progress=progress)
     except (FileExistsError, CineDataError) as err:
-        _fail(err)
+        fail(err)
     typer.echo(f"run folder: {run}")
 
 
@@ -73,7 +74,7 @@ def sample_command(
     try:
         write_bank(source, out, n, pathology, seed, batch, precision, _formats(formats), progress)
     except (CineDataError, ValueError) as err:
-        _fail(err)
+        fail(err)
     typer.echo(f"wrote {n} cycles to {out}")
 
 
@@ -83,11 +84,6 @@ def _formats(text: str) -> tuple[str, ...]:
     if unknown or not formats:
         raise typer.BadParameter(f"formats must be among cache, gif, nifti; got {text!r}")
     return formats
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2) from err
 
 
 def evaluate_command(
@@ -113,7 +109,7 @@ def evaluate_command(
         reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
         images, labels, classes = draw_cycles(g, n, pathology, seed)
     except (CineDataError, ValueError) as err:
-        _fail(err)
+        fail(err)
     names = list(g.class_names)
     real_cls = [
         names.index(reals.class_names[c]) if names and reals.class_names else 0 for c in reals.classes
