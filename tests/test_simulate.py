@@ -1,4 +1,7 @@
-"""Validation of the built-in simulator (spec section 10) at sizes that keep the suite fast."""
+"""Validation of the built-in simulator at sizes that keep the suite fast.
+
+See docs/simulator.md ("Validation").
+"""
 
 from __future__ import annotations
 
@@ -148,7 +151,7 @@ def test_wall_thickness_rules(cohort):
         if c.pathology == "DCM":
             assert ed.max() < 12
         if c.pathology == "NOR":
-            # spec: segmental thickening 30-100 %; a segment is 5-7 pixels thick, so allow a pixel of error
+            # normal segmental thickening 30-100 %; a segment is 5-7 pixels thick, so allow a pixel of error
             assert 0.3 <= thickening.mean() and np.all((thickening >= 0.2) & (thickening <= 1.0)), thickening
         if c.pathology == "MINF":
             p = SubjectParams.from_dict(c.extra["params"])
@@ -162,8 +165,8 @@ def test_wall_thickness_rules(cohort):
             core_thickening = es[core].mean() / ed[core].mean() - 1
             remote_thickening = es[remote].mean() / ed[remote].mean() - 1
             assert core_thickening <= 0.15, c.subject
-            # spec: remote >= 25 %; at LVEF 18-25 % the remote myocardium is hypokinetic too (f_g <= 0.30),
-            # so require a clear regional contrast instead (remote thickening is 23 % on average)
+            # design target: remote >= 25 %; at LVEF 18-25 % the remote myocardium is hypokinetic too
+            # (f_g <= 0.30), so require a clear regional contrast instead (remote thickening: 23 % on average)
             assert remote_thickening >= core_thickening + 0.03, (
                 c.subject,
                 core_thickening,

@@ -1,4 +1,13 @@
-"""SyntheticCycleAugmenter(d): the MONAI conformance list of specs/monai-contract.md §1.9 (1-10)."""
+"""SyntheticCycleAugmenter(d) against the MONAI conventions its docs promise (docs/transforms.md).
+
+The numbered tests are the conformance list: 1 a ``MapTransform`` and ``RandomizableTransform`` with
+the TORCH backend; 2 ``allow_missing_keys``; 3 ``prob`` 0 is the identity and 1 always applies;
+4 ``set_random_state`` returns the transform and seeds it; 5 the input dict is not mutated;
+6 ``Compose.set_random_state`` and ``set_determinism`` reproduce; 7 ``CacheDataset`` caches the
+deterministic prefix and the transform still runs every epoch; 8 ``DataLoader`` workers differ and
+reproduce; 9 ``MetaTensor`` in, ``MetaTensor`` out (plain ``Tensor`` with ``set_track_meta(False)``);
+10 the synthetic flag is on every sample and collates to ``(B,)``.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Example:
     >>> cycle.label.shape, sorted(set(cycle.label[0].ravel().tolist()))
     ((20, 128, 128), [0, 1, 2, 3])
 
-See docs/simulator.md and specs/cine-simulator.md for the model.
+See docs/simulator.md for the model, its sources and what it leaves out.
 """
 
 from .cycle import simulate_cycle

@@ -1,12 +1,14 @@
-"""k-space truncation, complex noise, coil combination, residual bias and output scaling (spec 7.2-7.4, 7.7).
+"""k-space truncation, complex noise, coil combination, residual bias and output scaling.
+
+See docs/simulator.md ("Acquisition").
 
 The analytic partial-volume rasteriser already band-limits the edges, so the k-space step runs on the
 native grid: ``rfft2``, keep the acquired ``N_ro x N_pe`` block with a Tukey apodisation (Gibbs ringing
 when the window is flat), zero-fill, ``irfft2``. Noise is complex Gaussian on the acquired block, so it
 is correlated like zero-filled data. The coils are combined SNR-optimally, which gives
 ``|B * m + n|`` with ``B = sqrt(sum |s_c|^2)`` and one noise field of the same correlation (Rician
-magnitude); the smooth background phase of spec 6 drops out of the magnitude and is not simulated.
-Segmented-k-space drift (spec 7.5 b) and flow artefacts (7.6) are not modelled.
+magnitude); a smooth background phase would drop out of the magnitude and is not simulated.
+Segmented-k-space drift and flow artefacts are not modelled.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""End-diastolic polar contours of the heart (spec 1.2, 3.3, 3.4).
+"""End-diastolic polar contours of the heart (docs/simulator.md, "Anatomy").
 
 Every contour is a radius (mm) from the LV centre sampled at :data:`N_THETA` angles
 (:data:`THETA`, radians, counter-clockwise on screen from image right).

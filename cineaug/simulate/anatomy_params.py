@@ -1,4 +1,4 @@
-"""Anatomy and thorax parameters and their sampling from the anatomy stream (spec 1, 2.2, 3.3, 3.4).
+"""Anatomy and thorax parameters and their sampling from the anatomy stream (docs/simulator.md, "Anatomy").
 
 Angles are in degrees, counter-clockwise on screen from image right (anterior = 90, septum = 180,
 inferior = 270); lengths in mm, in a heart-centred frame with x right and y up (anterior).
@@ -46,7 +46,7 @@ class Anatomy:
 
 @dataclass
 class Thorax:
-    """Static surroundings (spec 1.4), positions relative to the LV centre."""
+    """Static surroundings (the thorax of ``background.py``), positions relative to the LV centre."""
 
     body: list[float]  # [cx, cy, semi-axis x, semi-axis y, rotation_deg]
     subcut_mm: float
@@ -137,7 +137,13 @@ def sample_anatomy(rng: np.random.Generator, kind: str, pathology: str, sex: str
 
 
 def _sample_infarct(rng: np.random.Generator, rv_center: float, rv_span: float) -> dict[str, float]:
-    """Coronary territory -> infarct centre and extent (spec 3.3: LAD 0.5, RCA 0.3, LCx 0.2)."""
+    """Coronary territory -> infarct centre and extent.
+
+    Territories of the AHA mid-cavity segments (Cerqueira et al., Circulation 2002): LAD anterior and
+    anteroseptal (centred on the anterior RV insertion), RCA inferoseptal and inferior (the inferior
+    insertion), LCx inferolateral and anterolateral (opposite the septum); drawn with probabilities
+    LAD 0.5, RCA 0.3, LCx 0.2 (an engineering choice, LAD infarcts being the most common).
+    """
     ai, ii = rv_center - rv_span / 2, rv_center + rv_span / 2  # anterior / inferior insertion
     centers = {"LAD": ai, "RCA": ii, "LCx": ii + (360 - rv_span) / 2}
     territory = str(rng.choice(list(centers), p=[0.5, 0.3, 0.2]))

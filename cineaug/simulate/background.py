@@ -1,4 +1,6 @@
-"""The static thorax around the heart (spec 1.4) and the coil sensitivity magnitude (spec 7.1).
+"""The static thorax around the heart and the coil sensitivity magnitude.
+
+See docs/simulator.md ("Anatomy", "Acquisition").
 
 The body does not move: the breath-hold residual offsets move the heart only (the heart drifts
 with the diaphragm while the chest wall stays), so the background is rendered once per subject.

@@ -1,8 +1,10 @@
-"""Pathology classes: the archetype each class name maps to and its parameter ranges (spec 2.2).
+"""Pathology classes: the archetype each class name maps to and its parameter ranges.
+
+See docs/simulator.md ("Classes").
 
 Ranges are ``(low, high)`` for uniform draws; ``edv_ml`` is ``(mean, sd, low, high)`` of a clipped
-normal. The LVEF ranges keep a margin around the ACDC and Sunnybrook thresholds; the rest are
-engineering defaults.
+normal. The LVEF ranges keep a margin around the ACDC class rules (Bernard et al., IEEE TMI 2018) and
+the Sunnybrook group definitions (Radau et al., MIDAS J 2009); the rest are engineering defaults.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""One subject -> one raw cine cycle with exact labels and its ground truth (spec 4, 9)."""
+"""One subject -> one raw cine cycle with exact labels and its ground truth.
+
+See docs/simulator.md ("The model").
+"""
 
 from __future__ import annotations
 

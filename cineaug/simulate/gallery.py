@@ -1,4 +1,7 @@
-"""Pictures of the simulator: a montage with label contours and an animated GIF per class (spec 10.12)."""
+"""Pictures of the simulator: a montage with label contours and an animated GIF per class.
+
+See docs/simulator.md ("Gallery").
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Motion over one R-R interval: volume curve, wall kinematics and the gains that hit FAC targets (spec 3).
+"""Motion over one R-R interval: volume curve, wall kinematics and the gains that hit FAC targets.
+
+See docs/simulator.md ("Motion").
 
 :func:`heart_frames` turns the ED heart and the motion parameters into per-frame polar contours
 ``[T, N_THETA]`` for the rasteriser. The LV endocardial gain ``f_g`` and the RV gain ``f_rv`` are
@@ -26,7 +28,7 @@ def _h(x: np.ndarray) -> np.ndarray:
 
 
 def volume_curve(tau: np.ndarray, m: Motion, delay: float = 0.0) -> np.ndarray:
-    """Normalised volume u(tau): 1 at ED, 0 at ES (spec 3.1).
+    """Normalised volume u(tau): 1 at ED, 0 at ES (docs/simulator.md, "Motion").
 
     Args:
         tau: ``[T]`` times as fractions of R-R in [0, 1).
@@ -79,7 +81,7 @@ def _lv(ed: EDHeart, a: Anatomy, m: Motion, s: np.ndarray, f_g: float) -> tuple[
     r_endo = np.maximum(ed.r_endo * (1 - f_g * ed.weight * s), MIN_CAVITY_MM)
     wall_area = (ed.r_epi**2 - ed.r_endo**2) * (1 + m.k_long * s * np.maximum(ed.weight, 0))
     r_epi = np.sqrt(r_endo**2 + wall_area)
-    if m.septal_flat > 0:  # spec 3.5: clamp to a chord, volume overload (stronger at ED)
+    if m.septal_flat > 0:  # septal flattening: clamp to a chord, volume overload (stronger at ED)
         sept = np.deg2rad(a.theta_sept_deg)
         d = angle_diff(THETA, sept)
         near = np.abs(d) < np.deg2rad(70)

@@ -1,4 +1,7 @@
-"""Motion parameters over one R-R interval and their sampling from the motion stream (spec 2.2, 2.3, 3)."""
+"""Motion parameters over one R-R interval and their sampling from the motion stream.
+
+See docs/simulator.md ("Classes" and "Motion").
+"""
 
 from __future__ import annotations
 

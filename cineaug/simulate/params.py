@@ -1,4 +1,4 @@
-"""Seeded subject parameters: one seed gives one subject (spec sections 2 and 8).
+"""Seeded subject parameters: one seed gives one subject (docs/simulator.md, "Seeds" and "Classes").
 
 Randomness comes from a :class:`numpy.random.SeedSequence` built from ``(seed,)`` or ``(seed, index)``
 and spawned into five independent streams: class, anatomy, motion, signal and acquisition. Each
@@ -37,12 +37,12 @@ TISSUES = (
     "lung",
     "pericardium",
 )
-"""Tissues of the signal model (spec 5.2); ``blood`` is arterial blood."""
+"""Tissues of the signal model (T1/T2/PD in ``signal.TISSUE_TABLE``); ``blood`` is arterial blood."""
 
 
 @dataclass
 class Signal:
-    """bSSFP sequence and tissue parameters (spec 5)."""
+    """bSSFP sequence and tissue parameters (docs/simulator.md, "Signal")."""
 
     flip_deg: float  # flip angle alpha
     tr_ms: float  # repetition time; TE = TR / 2
@@ -55,7 +55,7 @@ class Signal:
 
 @dataclass
 class Acquisition:
-    """Geometry, coils, k-space sampling, noise and scaling (spec 7)."""
+    """Geometry, coils, k-space sampling, noise and scaling (docs/simulator.md, "Acquisition")."""
 
     pixel_mm: float
     slice_mm: float
@@ -192,7 +192,8 @@ def _sample_signal(rng: np.random.Generator) -> Signal:
 
 def _sample_acquisition(rng: np.random.Generator) -> Acquisition:
     """Acquisition draws; resolution, apodisation, bias correction, SNR and scale are tuned to the real
-    Sunnybrook subset (benchmarks/realism_sunnybrook.py), coarser and noisier than the spec's defaults."""
+    Sunnybrook subset (benchmarks/realism_sunnybrook.py), coarser and noisier than typical 1.5 T protocol
+    values (docs/simulator.md, "Realism against the real Sunnybrook subset")."""
     pixel = float(rng.uniform(1.25, 1.5))
     return Acquisition(
         pixel_mm=pixel,

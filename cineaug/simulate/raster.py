@@ -1,4 +1,6 @@
-"""Anti-aliased rasterisation on the native pixel grid: ellipses and the moving polar heart (spec 1.2, 4).
+"""Anti-aliased rasterisation on the native pixel grid: ellipses and the moving polar heart.
+
+See docs/simulator.md ("Rasterisation").
 
 Partial volume is analytic instead of supersampled: a pixel at signed distance ``d`` (mm) inside
 an edge is covered by ``clip(0.5 + d / w, 0, 1)``, where ``w`` combines the pixel width and the

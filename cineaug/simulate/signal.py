@@ -1,6 +1,8 @@
-"""bSSFP tissue signal, static tissue texture and per-frame blood-flow modulation (spec 5).
+"""bSSFP tissue signal, static tissue texture and per-frame blood-flow modulation.
 
-Off-resonance banding (spec 5.4, optional there) is not modelled.
+See docs/simulator.md ("Signal").
+
+Off-resonance banding is not modelled.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ TISSUE_TABLE: dict[str, tuple[float, float, float]] = {
     "lung": (1200, 40, 0.08),
     "pericardium": (900, 20, 0.3),
 }
-"""Tissue -> (T1 ms, T2 ms, PD) at 1.5 T (spec 5.2)."""
+"""Tissue -> (T1 ms, T2 ms, PD) at 1.5 T; sources in docs/simulator.md ("Tissue values")."""
 
 
 def bssfp(
@@ -36,7 +38,7 @@ def bssfp(
     tr_ms: float,
     te_ms: float,
 ) -> np.ndarray:
-    """Full on-resonance bSSFP steady state (spec 5.1).
+    """Full on-resonance bSSFP steady state (MRXCAT: Wissmann et al., JCMR 2014).
 
     Example:
         >>> round(float(bssfp(1550, 250, 0.95, 60, 3, 1.5) / bssfp(1000, 50, 0.8, 60, 3, 1.5)), 2)
