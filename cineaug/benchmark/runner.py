@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import atomic_write_bytes
+from ..atomic import atomic_write_bytes
 from ..data import CycleDataset
 from ..precision import describe as describe_machine
 from ..transforms import SyntheticBank, SyntheticPool

@@ -1,8 +1,9 @@
 """Batch level: ``SyntheticCycleMixd`` replaces or appends synthetic samples in a collated batch,
 and ``SyntheticPrepareBatch`` plugs it into MONAI's ``SupervisedTrainer``.
 
-Unlike MONAI's MixUp/CutMix (specs/monai-contract.md §1.8) the batch size comes from the input,
-``MetaTensor`` batches work, labels stay integer, and a ``synthetic`` flag ``[B]`` marks each sample.
+Unlike MONAI's batch-level MixUp/CutMix (which fix the batch size at construction and mix labels
+into soft values) the batch size comes from the input, ``MetaTensor`` batches work, labels stay
+integer, and a ``synthetic`` flag ``[B]`` marks each sample.
 """
 
 from __future__ import annotations

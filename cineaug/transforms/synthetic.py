@@ -3,7 +3,7 @@
 The synthetic cycle comes with its labels (every frame, flagged ``GENERATED``); in frame-wise
 pipelines (samples ``[1,H,W]``) one random frame of it replaces the frame. Every sample gets a
 synthetic flag (``True`` or ``False``), so that the flag collates to a ``[B]`` tensor.
-MONAI conventions (see specs/monai-contract.md): all randomness from ``self.R`` in
+MONAI conventions (docs/transforms.md; tests/test_synthetic.py lists them): all randomness from ``self.R`` in
 ``randomize()``, ``set_random_state`` reseeds the latent pool too, the input dict is copied, the
 no-op branch still converts to tensors, and ``MetaTensor`` in gives ``MetaTensor`` out with the
 real sample's affine and applied operations.
