@@ -160,6 +160,8 @@ def write_bank(
         "precision": resolve_precision(precision, next(g.parameters()).device),
     }
     writer = CacheWriter(out, source="generator", info=info) if "cache" in formats else None
+    if "nifti" in formats:
+        (out / "nifti").mkdir(exist_ok=True)
     shown: list[CineCycle] = []
     done = 0
     for images, labels, classes in generate_cycles(g, n, pathology, seed, batch, precision, progress):
@@ -172,7 +174,6 @@ def write_bank(
             if writer is not None:
                 writer.add(c)
             if "nifti" in formats:
-                (out / "nifti").mkdir(exist_ok=True)
                 write_nifti(out / "nifti", c)
     if writer is not None:
         writer.close()
