@@ -6,7 +6,7 @@ Example:
     ...               generator="progan-sim-64")                                       # doctest: +SKIP
 """
 
-from .arms import ARMS, BASELINE_ARMS, needs_generator, training_transform
+from .arms import ARMS, BASELINE_ARMS, ArmSpec, arm_spec, needs_generator, needs_simulator, training_transform
 from .report import paired_tests, read_results, render_report
 from .runner import run_benchmark
 from .segmentation import Protocol, fold_unannotated, score, scored_frames, segmentation_loss, train_model
@@ -14,9 +14,12 @@ from .segmentation import Protocol, fold_unannotated, score, scored_frames, segm
 __all__ = [
     "ARMS",
     "BASELINE_ARMS",
+    "ArmSpec",
     "Protocol",
+    "arm_spec",
     "fold_unannotated",
     "needs_generator",
+    "needs_simulator",
     "paired_tests",
     "read_results",
     "render_report",

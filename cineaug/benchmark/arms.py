@@ -2,77 +2,166 @@
 
 Every arm maps a cycle sample (``image``/``label`` ``[T,H,W]``) to one frame sample (``[1,H,W]``):
 
-``[SyntheticCycleAugmenterd]`` -> ``RandFramed`` -> ``baseline(...)``
+``RandFramed`` -> ``[SyntheticCycleAugmenterd]`` -> ``baseline(...)``
 
-- the synthetic step comes first, so that a synthetic cycle yields one of its frames (all labelled);
 - ``RandFramed`` picks one labelled frame (the frame-wise protocol);
-- the baseline augments that frame (the same transforms as on a cycle, 20x cheaper).
+- with the arm's share, the synthetic step replaces that frame by a frame of a synthetic cycle
+  (a random frame of a generated or simulated cycle, or the sample's own frame deformed), so a
+  synthetic cycle is rendered one frame at a time: the same distribution as replacing the cycle
+  first, 20x cheaper;
+- the baseline augments the frame (the same transforms as on a cycle).
 
-``synthetic-only`` replaces every training sample by a synthetic one (``prob=1``): the real
-training data then only sets how many samples are drawn, which is the same for every arm.
+An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
+
+- the synthetic part names a label source and an appearance: ``synthetic`` (the generator's cycles as
+  they are), ``gmm`` (the generator's label cycles, randomly rendered), ``sim`` (simulator cycles as
+  they are), ``sim-gmm`` (simulator label cycles, randomly rendered), ``own-gmm`` (the training
+  sample's own labels deformed and randomly rendered);
+- ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
+  then only sets how many samples are drawn, the same for every arm;
+- ``@0.25`` sets the share of replaced samples (default 0.5).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from monai.transforms import Compose
 from torch import nn
 
-from ..transforms import RandFramed, SyntheticBank, SyntheticCycleAugmenterd, baseline
+from ..transforms import BASELINES, RandFramed, SyntheticBank, SyntheticCycleAugmenterd, baseline
 
-ARMS: dict[str, tuple[str, float]] = {
-    # name: (baseline, probability that a sample is replaced by a synthetic one)
-    "none": ("none", 0.0),
-    "affine": ("affine", 0.0),
-    "photometric": ("photometric", 0.0),
-    "nnunet": ("nnunet", 0.0),
-    "synthetic": ("none", 0.5),
-    "synthetic+affine": ("affine", 0.5),
-    "synthetic+nnunet": ("nnunet", 0.5),
-    "synthetic-only": ("none", 1.0),
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """What an arm does: its baseline, the share of synthetic samples, their labels and their look."""
+
+    baseline: str
+    share: float = 0.0
+    labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
+    appearance: str = "source"  # "source" (as the label source renders it) or "gmm"
+
+
+SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
+    # name: (label source, appearance)
+    "synthetic": ("generator", "source"),
+    "gmm": ("generator", "gmm"),
+    "sim": ("simulator", "source"),
+    "sim-gmm": ("simulator", "gmm"),
+    "own-gmm": ("own", "gmm"),
 }
-"""All arms, in report order."""
+"""The synthetic part of an arm name."""
+DEFAULT_SHARE = 0.5
+"""Probability that a training sample is replaced by a synthetic one, unless the arm says ``@share``."""
+
+ARMS: tuple[str, ...] = (
+    "none",
+    "affine",
+    "photometric",
+    "nnunet",
+    "synthetic",
+    "synthetic+affine",
+    "synthetic+nnunet",
+    "synthetic-only",
+    "gmm+nnunet",
+    "gmm-only",
+    "sim+nnunet",
+    "sim-only",
+    "sim-gmm+nnunet",
+    "sim-gmm-only",
+    "own-gmm+nnunet",
+    "own-gmm-only",
+)
+"""The named arms, in report order (any ``@share`` variant of a synthetic arm is valid too)."""
 BASELINE_ARMS = ("none", "affine", "photometric", "nnunet")
-"""Arms without a generator (the paired test compares every other arm with the best of these)."""
+"""Arms without synthetic samples (the paired test compares every other arm with the best of these)."""
+
+
+def arm_spec(arm: str) -> ArmSpec:
+    """Parse an arm name (see the module docstring).
+
+    Raises:
+        ValueError: naming the arm and what is wrong with it.
+
+    Example:
+        >>> arm_spec("sim-gmm+nnunet@0.25")
+        ArmSpec(baseline='nnunet', share=0.25, labels='simulator', appearance='gmm')
+    """
+    name, _, share_text = arm.partition("@")
+    if name in BASELINES:
+        if share_text:
+            raise ValueError(f"arm {arm!r}: a baseline arm has no synthetic share")
+        return ArmSpec(name)
+    synthetic, plus, base = name.partition("+")
+    only = not plus and synthetic.endswith("-only")
+    synthetic = synthetic.removesuffix("-only") if only else synthetic
+    if synthetic not in SYNTHETIC_SOURCES or (plus and base not in BASELINES):
+        raise ValueError(
+            f"unknown arm {arm!r}; choose from {', '.join(ARMS)} "
+            "(a synthetic arm takes a share too, e.g. gmm+nnunet@0.25)"
+        )
+    if only and share_text:
+        raise ValueError(f"arm {arm!r}: an -only arm replaces every sample, it takes no @share")
+    try:
+        share = 1.0 if only else float(share_text or DEFAULT_SHARE)
+    except ValueError:
+        raise ValueError(f"arm {arm!r}: the share after '@' must be a number in (0, 1]") from None
+    if not 0 < share <= 1:
+        raise ValueError(f"arm {arm!r}: the share after '@' must be in (0, 1]")
+    labels, appearance = SYNTHETIC_SOURCES[synthetic]
+    return ArmSpec(base or "none", share, labels, appearance)
 
 
 def needs_generator(arm: str) -> bool:
-    """Whether the arm draws synthetic cycles."""
-    return _spec(arm)[1] > 0
+    """Whether the arm draws cycles of a generator (``--model`` or ``--bank``)."""
+    return arm_spec(arm).labels == "generator"
 
 
-def _spec(arm: str) -> tuple[str, float]:
-    if arm not in ARMS:
-        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
-    return ARMS[arm]
+def needs_simulator(arm: str) -> bool:
+    """Whether the arm draws simulator cycles (``--sim-bank``)."""
+    return arm_spec(arm).labels == "simulator"
 
 
 def training_transform(
-    arm: str, generator: nn.Module | None = None, bank: str | os.PathLike | SyntheticBank | None = None
+    arm: str,
+    generator: nn.Module | None = None,
+    bank: str | os.PathLike | SyntheticBank | None = None,
+    sim_bank: str | os.PathLike | SyntheticBank | None = None,
 ) -> Compose:
     """The arm's training transform: cycle sample -> augmented frame sample ``[1,H,W]``.
 
     Args:
-        arm: a key of :data:`ARMS`.
-        generator: a cycle generator (:func:`cineaug.load_pretrained`), run live by synthetic arms.
-        bank: or a bank of cycles sampled earlier (``cineaug sample MODEL --out BANK``).
+        arm: an arm name (:data:`ARMS`, or a synthetic arm with ``@share``).
+        generator: a cycle generator (:func:`cineaug.load_pretrained`), run live by generator arms.
+        bank: or a bank of generator cycles sampled earlier (``cineaug sample MODEL --out BANK``).
+        sim_bank: simulator cycles for the ``sim`` arms (``cineaug simulate OUT --size 64``).
 
     Raises:
-        ValueError: unknown arm, or a synthetic arm with neither a generator nor a bank.
+        ValueError: unknown arm, or an arm whose source was not given.
 
     Example:
         >>> tf = training_transform("affine")
         >>> tf.set_random_state(0)  # doctest: +ELLIPSIS
         <monai.transforms.compose.Compose object at ...>
     """
-    name, prob = _spec(arm)
-    steps = []
-    if prob > 0:
+    spec = arm_spec(arm)
+    steps = [RandFramed(("image", "label"))]
+    if spec.labels == "generator":
         if generator is None and bank is None:
             raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
         source = {"generator": generator} if generator is not None else {"bank": bank}
-        steps.append(SyntheticCycleAugmenterd(keys=("image", "label"), prob=prob, **source))
-    steps.append(RandFramed(("image", "label")))
-    steps.append(baseline(name))
+    elif spec.labels == "simulator":
+        if sim_bank is None:
+            raise ValueError(f"arm {arm!r} needs simulator cycles (pass --sim-bank)")
+        source = {"bank": sim_bank}
+    else:
+        source = {"own_labels": True}
+    if spec.labels is not None:
+        steps.append(
+            SyntheticCycleAugmenterd(
+                keys=("image", "label"), prob=spec.share, appearance=spec.appearance, **source
+            )
+        )
+    steps.append(baseline(spec.baseline))
     return Compose(steps)

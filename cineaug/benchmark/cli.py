@@ -53,6 +53,10 @@ def benchmark_command(
             "--bank", help="draw the synthetic arms from this bank (cineaug sample) instead of --model"
         ),
     ] = None,
+    sim_bank: Annotated[
+        Path | None,
+        typer.Option("--sim-bank", help="simulator cycles for the sim arms (cineaug simulate OUT --size 64)"),
+    ] = None,
     n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
     steps: Annotated[
         int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
@@ -65,14 +69,16 @@ def benchmark_command(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
-    from .arms import ARMS
+    from .arms import arm_spec
     from .runner import run_benchmark
     from .segmentation import Protocol
 
     names = [a.strip() for a in arms.split(",") if a.strip()]
-    unknown = [a for a in names if a not in ARMS]
-    if unknown:
-        raise typer.BadParameter(f"unknown arms {', '.join(unknown)}; known: {', '.join(ARMS)}")
+    for name in names:
+        try:
+            arm_spec(name)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
     try:
         if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
             from .demo import simulate_cohorts
@@ -91,6 +97,7 @@ def benchmark_command(
             protocol=Protocol(threads=threads, max_test_frames=max_test_frames),
             bank=bank,
             resume=resume,
+            sim_bank=sim_bank,
         )
     except (CineDataError, ValueError) as err:
         fail(err)

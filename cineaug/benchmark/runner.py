@@ -30,7 +30,7 @@ from ..data import CycleDataset
 from ..precision import describe as describe_machine
 from ..transforms import SyntheticBank, SyntheticPool
 from ..viz import save_cycles_gif
-from .arms import ARMS, needs_generator, training_transform
+from .arms import ARMS, needs_generator, needs_simulator, training_transform
 from .report import render_report
 from .segmentation import Frames, Protocol, predict, score, scored_frames, train_model
 
@@ -130,6 +130,7 @@ def run_benchmark(
     protocol: Protocol | None = None,
     bank: str | os.PathLike | None = None,
     resume: bool = False,
+    sim_bank: str | os.PathLike | None = None,
 ) -> Path:
     """Train and score one segmentation model per arm x size x seed; write results and the report.
 
@@ -137,8 +138,8 @@ def run_benchmark(
         train_data: prepared cache to draw training subjects from.
         test_data: prepared cache of other subjects to score on; None: leave-one-subject-out folds
             of ``train_data`` (seed ``s`` holds out its ``s``-th subject, modulo the count).
-        arms: names from :data:`~cineaug.benchmark.arms.ARMS`; synthetic arms are skipped, with a
-            warning, when neither ``generator`` nor ``bank`` is given.
+        arms: names from :data:`~cineaug.benchmark.arms.ARMS` (``@share`` variants too); arms
+            whose source is not given (a generator or bank; ``sim_bank``) are skipped with a warning.
         sizes: training-set sizes in subjects (e.g. 2, 4, 8, 16).
         seeds: one run per seed (weights, subjects drawn, augmentation draws).
         out: folder for ``results.jsonl`` (one line per run), ``benchmark.json``, the example
@@ -151,6 +152,7 @@ def run_benchmark(
             synthetic arms then cost no generator time.
         resume: keep the runs already in ``out/results.jsonl`` (same steps) and run only the others,
             so that a long benchmark interrupted at any point continues where it stopped.
+        sim_bank: simulator cycles for the ``sim`` arms (a cache from ``cineaug simulate``).
 
     Returns:
         ``out`` as a Path.
@@ -169,13 +171,23 @@ def run_benchmark(
         raise ValueError("pass a generator or a bank, not both")
     if bank is not None:
         bank = SyntheticBank(bank)
+    if sim_bank is not None:
+        sim_bank = SyntheticBank(sim_bank)
     synthetic = generator is not None or bank is not None
-    run_arms = [a for a in arms if synthetic or not needs_generator(a)]
+    run_arms = [
+        a
+        for a in arms
+        if (synthetic or not needs_generator(a)) and (sim_bank is not None or not needs_simulator(a))
+    ]
     skipped = [a for a in arms if a not in run_arms]
     if skipped:
-        warnings.warn(f"no generator given: skipping the synthetic arms {', '.join(skipped)}", stacklevel=2)
+        warnings.warn(
+            f"skipping the synthetic arms {', '.join(skipped)}: "
+            "their source was not given (--model/--bank, --sim-bank)",
+            stacklevel=2,
+        )
     for arm in run_arms:
-        training_transform(arm, generator, bank)  # fail early on an unknown arm
+        training_transform(arm, generator, bank, sim_bank)  # fail early on an unknown arm
 
     train_ds = CycleDataset(train_data)
     test_ds = CycleDataset(test_data) if test_data is not None else None
@@ -218,7 +230,7 @@ def run_benchmark(
                         bar.update()
                         continue
                     model, seconds = train_model(
-                        samples, training_transform(arm, generator, bank), protocol, seed
+                        samples, training_transform(arm, generator, bank, sim_bank), protocol, seed
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
@@ -243,6 +255,7 @@ def run_benchmark(
         "seeds": list(seeds),
         "generator": model_name or (type(generator).__name__ if generator is not None else None),
         "bank": None if bank is None else str(bank.root),
+        "sim_bank": None if sim_bank is None else str(sim_bank.root),
         "machine": describe_machine(),
         "protocol": protocol.to_dict(),
         "wall_seconds": round(time.perf_counter() - start, 1),

@@ -1,5 +1,6 @@
 """MONAI transforms for cycles: synthetic cycles from a generator, baselines, cycles to frames."""
 
+from .appearance import RandCycleAppearance, tissue_map
 from .bank import SyntheticBank
 from .baselines import BASELINES, baseline
 from .frames import LabeledFramesd, RandFramed
@@ -15,6 +16,7 @@ from .synthetic import (
 __all__ = [
     "BASELINES",
     "LabeledFramesd",
+    "RandCycleAppearance",
     "RandFramed",
     "SyntheticBank",
     "SyntheticCycleAugmenter",
@@ -25,4 +27,5 @@ __all__ = [
     "SyntheticPrepareBatch",
     "SyntheticPool",
     "baseline",
+    "tissue_map",
 ]

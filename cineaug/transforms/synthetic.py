@@ -11,6 +11,7 @@ real sample's affine and applied operations.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -21,12 +22,32 @@ import torch.nn.functional as F
 from monai.config import KeysCollection
 from monai.data import MetaTensor
 from monai.data.meta_obj import get_track_meta
-from monai.transforms import MapTransform, RandomizableTransform
+from monai.transforms import MapTransform, Rand2DElasticd, RandomizableTransform
 from monai.utils import MAX_SEED, TransformBackends, convert_to_tensor
 from torch import nn
 
 from ..types import LV, LabelSource
+from .appearance import RandCycleAppearance, tissue_map
 from .bank import SyntheticBank, cycle_source
+
+APPEARANCES = ("source", "gmm")
+"""Appearances of a synthetic cycle: the source's own image, or a random rendering of its labels."""
+
+
+def own_deformation() -> Rand2DElasticd:
+    """Affine + elastic warp of a sample's own ``image``/``label`` ``[T,H,W]`` (one warp for all frames)."""
+    return Rand2DElasticd(
+        ("image", "label"),
+        spacing=(16, 16),
+        magnitude_range=(1.0, 3.0),
+        prob=1.0,
+        rotate_range=math.radians(15),
+        scale_range=(0.15, 0.15),
+        translate_range=(4, 4),
+        mode=("bilinear", "nearest"),
+        padding_mode="border",
+    )
+
 
 SYNTHETIC_META = "cineaug_synthetic"
 
@@ -65,8 +86,17 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             knows it (pass ``pathology=`` to ``__call__``); otherwise a class drawn uniformly.
         batch_size: cycles per generator pass (the pool refills per class).
         precision: ``"auto"`` (bf16 only where the device runs it natively), ``"bf16"`` or ``"fp32"``.
-        bank: cycles written earlier (a folder from ``cineaug sample MODEL --out BANK``, or a
-            :class:`~cineaug.transforms.bank.SyntheticBank`) instead of ``generator``.
+        bank: cycles written earlier (a folder from ``cineaug sample MODEL --out BANK`` or
+            ``cineaug simulate``, or a :class:`~cineaug.transforms.bank.SyntheticBank`) instead of
+            ``generator``.
+        own_labels: instead of a generator or a bank, take the sample's own image and label and
+            deform them (affine + elastic, the same warp for every frame); with
+            ``appearance="gmm"`` only the labels and the background's shapes survive.
+        appearance: ``"source"`` keeps the source's image; ``"gmm"`` renders the label cycle with a
+            random appearance (:class:`~cineaug.transforms.appearance.RandCycleAppearance`, or pass
+            one configured).
+        n_clusters: background intensity classes painted by ``"gmm"``
+            (:func:`~cineaug.transforms.appearance.tissue_map`).
     """
 
     backend = [TransformBackends.TORCH]
@@ -79,35 +109,76 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         batch_size: int = 32,
         precision: str = "auto",
         bank: str | os.PathLike | SyntheticBank | None = None,
+        own_labels: bool = False,
+        appearance: str | RandCycleAppearance = "source",
+        n_clusters: int = 4,
     ):
         RandomizableTransform.__init__(self, prob)
-        self.pool = cycle_source(generator, bank, batch_size, precision)
+        if own_labels and (generator is not None or bank is not None):
+            raise ValueError("own_labels=True takes the sample's labels: pass no generator and no bank")
+        self.pool = None if own_labels else cycle_source(generator, bank, batch_size, precision)
+        self.deform = own_deformation() if own_labels else None
+        if isinstance(appearance, str) and appearance not in APPEARANCES:
+            raise ValueError(
+                f"appearance must be one of {APPEARANCES} or a RandCycleAppearance; got {appearance!r}"
+            )
+        self.render = (
+            RandCycleAppearance() if appearance == "gmm" else (None if appearance == "source" else appearance)
+        )
+        self.n_clusters = n_clusters
         self.match_pathology = match_pathology
         self._class: int | None = None
         self._frame = 0
 
+    @property
+    def n_classes(self) -> int:
+        """Pathology classes the source draws from (0 for the sample's own labels)."""
+        return self.pool.n_classes if self.pool is not None else 0
+
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
         super().set_random_state(seed, state)
-        self.pool.reseed(int(self.R.randint(MAX_SEED)))
+        if self.pool is not None:
+            self.pool.reseed(int(self.R.randint(MAX_SEED)))
+        for part in (self.deform, self.render):
+            if part is not None:
+                part.set_random_state(int(self.R.randint(MAX_SEED)))
         return self
 
     def randomize(self, data: Any = None, pathology: str | None = None) -> None:
         super().randomize(None)
-        n = self.pool.n_classes
-        known = self.pool.class_index(pathology) if self.match_pathology else None
+        n = self.n_classes
+        known = self.pool.class_index(pathology) if self.match_pathology and self.pool is not None else None
         self._class = known if known is not None else (int(self.R.randint(n)) if n else None)
         self._frame = int(self.R.randint(1 << 16))
 
-    def synthetic(self, frames: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The drawn synthetic cycle, ``frames`` 1 (one random frame) or all, resized to ``size``."""
-        image, label = self.pool.take(self._class)  # [T,H,W]
-        if frames == 1:
-            t = self._frame % image.shape[0]
-            image, label = image[t : t + 1], label[t : t + 1]
-        elif frames != image.shape[0]:
-            raise ValueError(
-                f"sample has {frames} frames; the generator makes {image.shape[0]} (or use 1 frame)"
+    def synthetic(
+        self, frames: int, size: tuple[int, int], image: Any = None, label: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The drawn synthetic cycle, ``frames`` 1 (one random frame) or all, resized to ``size``.
+
+        With ``own_labels`` the cycle is the given ``image`` and ``label`` ``[T,H,W]``, deformed.
+        """
+        if self.deform is not None:
+            if label is None:
+                raise ValueError("own_labels=True needs the sample's label")
+            warped = self.deform(
+                {"image": torch.as_tensor(image).float(), "label": torch.as_tensor(label).float()}
             )
+            image, label = (
+                torch.as_tensor(warped["image"]),
+                torch.as_tensor(warped["label"]).round().to(torch.uint8),
+            )
+        else:
+            image, label = self.pool.take(self._class)  # [T,H,W]
+            if frames == 1:
+                t = self._frame % image.shape[0]
+                image, label = image[t : t + 1], label[t : t + 1]
+            elif frames != image.shape[0]:
+                raise ValueError(
+                    f"sample has {frames} frames; the generator makes {image.shape[0]} (or use 1 frame)"
+                )
+        if self.render is not None:
+            image = self.render(tissue_map(image, label, self.n_clusters))
         return _fit(image, size, "bilinear"), _fit(label, size, "nearest")
 
     def __call__(
@@ -123,7 +194,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                 img.meta[SYNTHETIC_META] = False
             return img, lab, False
         shape = tuple(image.shape)
-        syn_image, syn_label = self.synthetic(shape[0], shape[-2:])
+        syn_image, syn_label = self.synthetic(shape[0], shape[-2:], image, label)
         image = _like(syn_image, image, True)
         label = (
             None
@@ -144,14 +215,19 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         batch_size: as :class:`SyntheticCycleAugmenter`.
         precision: as :class:`SyntheticCycleAugmenter`.
         bank: as :class:`SyntheticCycleAugmenter` (instead of ``generator``).
+        own_labels: as :class:`SyntheticCycleAugmenter` (the sample's own labels, deformed).
+        appearance: as :class:`SyntheticCycleAugmenter` (``"source"`` or ``"gmm"``).
+        n_clusters: as :class:`SyntheticCycleAugmenter`.
         pathology_key: the sample's pathology name (read for ``match_pathology``, rewritten).
         synthetic_key: where the per-sample flag is written (bool tensor).
         allow_missing_keys: skip missing keys instead of raising ``KeyError``.
 
     Besides image and label, the known contract keys are kept consistent when a sample is
-    replaced: ``labeled`` and ``observed`` (all True), ``label_source`` (GENERATED), ``annotated``
-    (the generator's classes), ``pathology``, ``source`` ("generator"), ``ed_frame`` (0) and
-    ``es_frame``.
+    replaced by a generated or banked cycle: ``labeled`` and ``observed`` (all True),
+    ``label_source`` (GENERATED), ``annotated`` (the generator's classes), ``pathology``, ``source``
+    ("generator"), ``ed_frame`` (0) and ``es_frame``. With ``own_labels`` the frames and classes
+    stay the sample's own; only ``label_source`` (GENERATED where labelled) and ``source``
+    ("own-labels") change.
 
     Example:
         >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), generator=g, prob=0.3)  # doctest: +SKIP
@@ -173,10 +249,15 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         synthetic_key: str = "synthetic",
         allow_missing_keys: bool = False,
         bank: str | os.PathLike | SyntheticBank | None = None,
+        own_labels: bool = False,
+        appearance: str | RandCycleAppearance = "source",
+        n_clusters: int = 4,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
-        self.augmenter = SyntheticCycleAugmenter(generator, 1.0, match_pathology, batch_size, precision, bank)
+        self.augmenter = SyntheticCycleAugmenter(
+            generator, 1.0, match_pathology, batch_size, precision, bank, own_labels, appearance, n_clusters
+        )
         self.pathology_key, self.synthetic_key = pathology_key, synthetic_key
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
@@ -212,6 +293,14 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
 
     def _update_metadata(self, d: dict[Hashable, Any], label: torch.Tensor | None) -> None:
         pool = self.augmenter.pool
+        if pool is None:  # the sample's own labels, deformed: same frames and classes, new pixels
+            if "label_source" in d and "labeled" in d:
+                d["label_source"] = torch.where(
+                    torch.as_tensor(d["labeled"]).bool(), int(LabelSource.GENERATED), int(LabelSource.NONE)
+                ).to(torch.uint8)
+            if "source" in d:
+                d["source"] = "own-labels"
+            return
         frames = int(label.shape[0]) if label is not None else None
         if "labeled" in d and frames is not None:
             d["labeled"] = torch.ones(len(d["labeled"]), dtype=torch.bool)

@@ -1,0 +1,144 @@
+"""Domain randomisation (issue #13): tissue maps, random rendering, own-label and simulator sources, arms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import disk_cycle, key_frame_cycle
+
+from cineaug.benchmark.arms import ARMS, ArmSpec, arm_spec, training_transform
+from cineaug.data import cycle_to_sample
+from cineaug.simulate import write_simulated_dataset
+from cineaug.transforms import RandCycleAppearance, SyntheticCycleAugmenterd, tissue_map
+from cineaug.transforms.appearance import N_HEART_CLASSES
+from cineaug.types import LV, MYO, LabelSource
+
+
+@pytest.fixture(scope="module")
+def sim_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_simulated_dataset(
+        tmp_path_factory.mktemp("sim") / "bank", n=3, seed=5, size=32, workers=1, progress=False
+    )
+
+
+def _ramp_cycle() -> tuple[np.ndarray, np.ndarray]:
+    """A [3,32,32] cycle: a background ramp left to right, an LV disk, one frame never acquired."""
+    image = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (3, 32, 1))
+    label = np.zeros((3, 32, 32), np.uint8)
+    rr, cc = np.mgrid[:32, :32]
+    label[:, np.hypot(rr - 16, cc - 16) < 5] = LV
+    image[2] = -1.0  # a constant frame: not acquired
+    return image, label
+
+
+def test_tissue_map_keeps_heart_labels_and_splits_the_background_by_brightness() -> None:
+    image, label = _ramp_cycle()
+    tissue = tissue_map(image, label, n_clusters=4)
+    assert np.array_equal(tissue[label > 0], label[label > 0].astype(np.int64))
+    background = tissue[0][label[0] == 0]
+    assert set(np.unique(background)) == set(range(N_HEART_CLASSES, N_HEART_CLASSES + 4))
+    row = tissue[0, 2]  # far from the disk: the tissue index grows with the ramp
+    assert np.all(np.diff(row) >= 0) and row[0] == N_HEART_CLASSES and row[-1] == N_HEART_CLASSES + 3
+    # the never-acquired frame did not move the quantiles: frames 0 and 1 split identically
+    assert np.array_equal(tissue[0], tissue[1])
+    assert np.array_equal(tissue_map(image, label, n_clusters=0), label.astype(np.int64))
+
+
+def test_rendering_is_seeded_bounded_and_shared_by_the_frames_of_a_cycle() -> None:
+    cycle, full = disk_cycle(t=4, size=32, labeled=(0,))
+    tissue = tissue_map(cycle.image, full, n_clusters=2)
+    a = RandCycleAppearance().set_random_state(3)(tissue)
+    b = RandCycleAppearance().set_random_state(3)(tissue)
+    c = RandCycleAppearance().set_random_state(4)(tissue)
+    assert a.shape == (4, 32, 32) and a.dtype == torch.float32
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert float(a.min()) >= -1 and float(a.max()) <= 1
+    # no noise, blur or bias: every pixel of a tissue has one value, the same in every frame
+    clean = RandCycleAppearance(
+        std_range=(0, 0), blur_sigma=0, lowres_prob=0, bias_prob=0, gamma=(1, 1), noise_std=0
+    )
+    out = clean.set_random_state(0)(np.repeat(tissue[:1], 4, axis=0)).numpy()
+    for k in np.unique(tissue[0]):
+        values = out[:, tissue[0] == k]
+        assert np.ptp(values) < 1e-5
+
+
+def test_bright_blood_orders_the_means_as_bssfp() -> None:
+    cycle, full = disk_cycle(t=1, size=32, labeled=(0,))
+    clean = RandCycleAppearance(
+        std_range=(0, 0),
+        bright_blood_prob=1.0,
+        blur_sigma=0,
+        lowres_prob=0,
+        bias_prob=0,
+        gamma=(1, 1),
+        noise_std=0,
+    )
+    for seed in range(10):
+        out = clean.set_random_state(seed)(full.astype(np.int64)).numpy()
+        assert out[full == LV].mean() >= out[full == MYO].mean()
+
+
+def test_own_labels_deform_the_sample_and_keep_its_frames() -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, ed=3, es=13, size=48))
+    aug = SyntheticCycleAugmenterd(keys=("image", "label"), prob=1.0, own_labels=True, appearance="gmm")
+    out = aug.set_random_state(0)(sample)
+    assert bool(out["synthetic"]) and out["source"] == "own-labels"
+    assert torch.equal(out["labeled"], sample["labeled"]) and torch.equal(out["observed"], sample["observed"])
+    expected = torch.where(sample["labeled"], int(LabelSource.GENERATED), int(LabelSource.NONE))
+    assert torch.equal(out["label_source"].long(), expected)
+    assert set(out["label"].unique().tolist()) <= {0, MYO, LV}
+    assert not torch.equal(out["label"], sample["label"])  # deformed
+    lv_before = int((sample["label"][3] == LV).sum())
+    assert 0.5 * lv_before < int((out["label"][3] == LV).sum()) < 1.5 * lv_before
+    again = SyntheticCycleAugmenterd(keys=("image", "label"), prob=1.0, own_labels=True, appearance="gmm")
+    assert torch.equal(again.set_random_state(0)(sample)["image"], out["image"])
+
+
+def test_own_labels_refuse_a_second_source(sim_bank: Path) -> None:
+    with pytest.raises(ValueError, match="own_labels"):
+        SyntheticCycleAugmenterd(keys=("image", "label"), own_labels=True, bank=sim_bank)
+    with pytest.raises(ValueError, match="appearance"):
+        SyntheticCycleAugmenterd(keys=("image", "label"), bank=sim_bank, appearance="texture")
+
+
+def test_simulator_cycles_rendered_at_random_keep_their_labels(sim_bank: Path) -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    plain = SyntheticCycleAugmenterd(keys=("image", "label"), prob=1.0, bank=sim_bank).set_random_state(1)
+    gmm = SyntheticCycleAugmenterd(keys=("image", "label"), prob=1.0, bank=sim_bank, appearance="gmm")
+    a, b = plain(sample), gmm.set_random_state(1)(sample)
+    assert torch.equal(a["label"], b["label"])  # the same draws from the bank
+    assert not torch.allclose(a["image"], b["image"])  # a new look
+    assert bool(b["labeled"].all()) and set(b["label"].unique().tolist()) == {0, 1, 2, 3}
+
+
+def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
+    assert arm_spec("nnunet") == ArmSpec("nnunet")
+    assert arm_spec("synthetic+nnunet") == ArmSpec("nnunet", 0.5, "generator", "source")
+    assert arm_spec("own-gmm-only") == ArmSpec("none", 1.0, "own", "gmm")
+    assert arm_spec("sim-gmm+affine@0.1") == ArmSpec("affine", 0.1, "simulator", "gmm")
+    for bad, message in [
+        ("texture+nnunet", "unknown arm"),
+        ("gmm+nnunet@1.5", r"\(0, 1\]"),
+        ("gmm+nnunet@lots", "number"),
+        ("nnunet@0.2", "no synthetic share"),
+        ("gmm-only@0.2", "no @share"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            arm_spec(bad)
+    assert all(arm_spec(a) for a in ARMS)
+
+
+def test_every_arm_yields_one_augmented_frame(sim_bank: Path) -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    with pytest.raises(ValueError, match="--sim-bank"):
+        training_transform("sim-gmm+nnunet")
+    for arm in ("nnunet", "sim+nnunet@1", "sim-gmm-only", "own-gmm+nnunet@1"):
+        tf = training_transform(arm, sim_bank=sim_bank)
+        tf.set_random_state(0)
+        out = tf(sample)
+        assert out["image"].shape == (1, 32, 32) and out["label"].shape == (1, 32, 32), arm
+        assert bool(out.get("synthetic", False)) == (arm_spec(arm).share == 1.0), arm
