@@ -260,3 +260,32 @@ def test_classes_the_training_source_lacks_are_not_scored(tmp_path):
     rows = read_results(run_benchmark(train, test, ["none"], [1], [0], tmp_path / "b", progress=False,
                                       protocol=PROTOCOL))  # fmt: skip
     assert math.isnan(rows[0]["dice_rv"]) and rows[0]["dice_lv"] > 0
+
+
+def _fake_runs(folder, arms_dice: dict[str, list[float]], size: int = 2, steps: int = 2000) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"arm": arm, "size": size, "seed": seed, "dice_mean": d, "hd95_mean": 10 - 10 * d, "steps": steps}
+        for arm, values in arms_dice.items()
+        for seed, d in enumerate(values)
+    ]
+    (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_merge_gathers_worker_folders_and_pairs_by_size(tmp_path):
+    from cineaug.benchmark.report import merge_results, paired_by_size
+
+    _fake_runs(tmp_path / "a", {"nnunet": [0.70, 0.72], "gmm+nnunet": [0.75, 0.71]})
+    _fake_runs(tmp_path / "b", {"nnunet": [0.10], "affine": [0.60, 0.61]})  # nnunet seed 0: a's wins
+    out = merge_results(tmp_path / "all", [tmp_path / "a", tmp_path / "b"])
+    rows = read_results(out)
+    assert len(rows) == 6 and {r["dice_mean"] for r in rows if r["arm"] == "nnunet"} == {0.70, 0.72}
+    best, table = paired_by_size(rows)
+    assert best == "nnunet"
+    gmm = next(r for r in table if r[0] == "gmm+nnunet")
+    assert gmm[1:5] == ["2", "2", "+0.020", "1/2"] and gmm[5] == "-0.20"
+    _fake_runs(tmp_path / "c", {"none": [0.3]}, steps=200)
+    with pytest.raises(ValueError, match="different numbers of steps"):
+        merge_results(tmp_path / "all2", [tmp_path / "a", tmp_path / "c"])
+    with pytest.raises(FileNotFoundError, match="no results"):
+        merge_results(tmp_path / "all3", [tmp_path / "missing"])

@@ -106,11 +106,17 @@ def benchmark_command(
 
 def report_command(
     out: Annotated[Path, typer.Argument(help="benchmark output folder (holds results.jsonl)")],
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option("--merge", help="first gather the runs of these benchmark folders into OUT (repeat)"),
+    ] = None,
 ) -> None:
     """Re-render report.md and report.html from a benchmark folder's results.jsonl and artefacts."""
-    from .report import render_report
+    from .report import merge_results, render_report
 
     try:
+        if merge:
+            merge_results(out, merge)
         path = render_report(out)
     except (FileNotFoundError, ValueError) as err:
         fail(err)

@@ -1,8 +1,8 @@
 """``render_report``: Markdown + self-contained HTML from ``results.jsonl`` and the saved artefacts alone.
 
 Contents: Dice against training-set size per arm (mean ± sd over seeds), a table, a paired test
-of each arm against the best baseline arm, a montage of example predictions, the GIF of synthetic
-cycles, and the wall time.
+of each arm against the best baseline arm (over all pairs, then per size), a montage of example
+predictions, the GIF of synthetic cycles, and the wall time.
 
 The paired test is the Wilcoxon signed-rank test (two-sided, ``scipy.stats.wilcoxon``) on the mean
 Dice over classes, pairing runs of the same training-set size and seed (same subjects, same
@@ -17,6 +17,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import wilcoxon  # noqa: E402
 
+from ..atomic import atomic_write_bytes  # noqa: E402
 from ..viz import overlay_cycle  # noqa: E402
 from .arms import ARMS, BASELINE_ARMS  # noqa: E402
 
@@ -117,6 +119,14 @@ def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
+def _best_baseline(rows: list[dict[str, Any]]) -> str | None:
+    """The baseline arm with the highest mean Dice over all its runs (None without baseline runs)."""
+    baselines = [a for a in _arms(rows) if a in BASELINE_ARMS]
+    if not baselines:
+        return None
+    return max(baselines, key=lambda a: np.nanmean([r["dice_mean"] for r in rows if r["arm"] == a]))
+
+
 def paired_tests(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]]]:
     """Each non-best arm against the best baseline arm (highest mean Dice), over matched size x seed pairs.
 
@@ -124,10 +134,9 @@ def paired_tests(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]
         The reference arm (None without baseline runs) and rows ``[arm, pairs, mean difference, p]``.
     """
     by_run = {(r["arm"], r["size"], r["seed"]): r["dice_mean"] for r in rows}
-    baselines = [a for a in _arms(rows) if a in BASELINE_ARMS]
-    if not baselines:
+    best = _best_baseline(rows)
+    if best is None:
         return None, []
-    best = max(baselines, key=lambda a: np.nanmean([v for (b, _, _), v in by_run.items() if b == a]))
     out = []
     for arm in _arms(rows):
         if arm == best:
@@ -142,6 +151,81 @@ def paired_tests(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]
         mean = f"{diff.mean():+.3f}" if len(diff) else "n/a"
         out.append([arm, str(len(diff)), mean, "n/a" if math.isnan(p) else f"{p:.3g}"])
     return best, out
+
+
+def paired_by_size(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]]]:
+    """Each other arm minus the best baseline arm, per training size, over matched seeds.
+
+    Returns:
+        The reference arm (None without baseline runs) and rows
+        ``[arm, size, pairs, mean Dice difference, wins, mean HD95 difference]``.
+    """
+    best = _best_baseline(rows)
+    if best is None:
+        return None, []
+    by_run = {(r["arm"], r["size"], r["seed"]): r for r in rows}
+    out = []
+    for arm in _arms(rows):
+        if arm == best:
+            continue
+        for size in sorted({r["size"] for r in rows}):
+            pairs = [
+                (r, by_run[(best, size, seed)])
+                for (a, s, seed), r in by_run.items()
+                if a == arm and s == size and (best, size, seed) in by_run
+            ]
+            dice = np.array([a["dice_mean"] - b["dice_mean"] for a, b in pairs], float)
+            hd = np.array([a["hd95_mean"] - b["hd95_mean"] for a, b in pairs], float)
+            dice, hd = dice[~np.isnan(dice)], hd[~np.isnan(hd)]
+            if len(dice):
+                out.append(
+                    [
+                        arm,
+                        str(size),
+                        str(len(dice)),
+                        f"{dice.mean():+.3f}",
+                        f"{int((dice > 0).sum())}/{len(dice)}",
+                        f"{hd.mean():+.2f}" if len(hd) else "n/a",
+                    ]
+                )
+    return best, out
+
+
+def merge_results(out: str | os.PathLike, sources: Sequence[str | os.PathLike]) -> Path:
+    """Gather the runs of several benchmark folders (e.g. one per worker) into ``out/results.jsonl``.
+
+    Runs are keyed by (arm, size, seed); the first folder that holds a run wins. ``benchmark.json``
+    is taken from the first folder that has one, with the union of arms and seeds.
+
+    Raises:
+        FileNotFoundError: a source without ``results.jsonl``.
+        ValueError: the sources disagree on the training length (``steps``).
+    """
+    out = Path(out)
+    runs: dict[tuple[str, int, int], str] = {}
+    meta: dict[str, Any] = {}
+    for source in map(Path, sources):
+        path = source / "results.jsonl"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no results to merge")
+        for line in path.read_text().splitlines():
+            if line:
+                row = json.loads(line)
+                runs.setdefault((row["arm"], row["size"], row["seed"]), line)
+        if not meta and (source / "benchmark.json").is_file():
+            meta = json.loads((source / "benchmark.json").read_text())
+    steps = {json.loads(line)["steps"] for line in runs.values()}
+    if len(steps) > 1:
+        raise ValueError(f"the folders were trained for different numbers of steps: {sorted(steps)}")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "results.jsonl", "".join(line + "\n" for line in runs.values()).encode())
+    if meta:
+        meta["arms"] = list(dict.fromkeys(arm for arm, _, _ in runs))
+        meta["seeds"] = sorted({seed for _, _, seed in runs})
+        meta["sizes"] = sorted({size for _, size, _ in runs})
+        meta["merged_from"] = [str(s) for s in sources]
+        atomic_write_bytes(out / "benchmark.json", (json.dumps(meta, indent=2) + "\n").encode())
+    return out
 
 
 def _montage(out: Path, rows: list[dict[str, Any]], path: Path) -> bool:
@@ -261,6 +345,19 @@ def render_report(out: str | os.PathLike) -> Path:
                 "(same subjects, same initial weights). With fewer than 6 pairs no p can fall below 0.05.",
             ),
             ("table", (["arm", "pairs", f"mean Dice - {best}", "p"], tests)),
+            ("h", f"Per training size, against {best}"),
+            (
+                "p",
+                "Mean difference over the seeds of a size (Dice: higher is better; HD95: lower is better), "
+                "and how many seeds the arm won.",
+            ),
+            (
+                "table",
+                (
+                    ["arm", "size", "pairs", f"Dice - {best}", "wins", f"HD95 - {best} (mm)"],
+                    paired_by_size(rows)[1],
+                ),
+            ),
         ]
     if _montage(out, rows, out / "predictions.png"):
         blocks += [("h", "Example predictions (contours)"), ("img", "predictions.png")]
