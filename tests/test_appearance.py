@@ -9,7 +9,8 @@ import pytest
 import torch
 from conftest import disk_cycle, key_frame_cycle
 
-from cineaug.benchmark.arms import ARMS, ArmSpec, arm_spec, training_transform
+from cineaug.benchmark.arms import ARMS, ArmSpec, added_transform, arm_spec, training_transform
+from cineaug.benchmark.segmentation import Protocol, train_model
 from cineaug.data import cycle_to_sample
 from cineaug.simulate import write_simulated_dataset
 from cineaug.transforms import RandCycleAppearance, SyntheticCycleAugmenterd, tissue_map
@@ -120,6 +121,7 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("synthetic+nnunet") == ArmSpec("nnunet", 0.5, "generator", "source")
     assert arm_spec("own-gmm-only") == ArmSpec("none", 1.0, "own", "gmm")
     assert arm_spec("sim-gmm+affine@0.1") == ArmSpec("affine", 0.1, "simulator", "gmm")
+    assert arm_spec("own-gmm+nnunet@+0.25") == ArmSpec("nnunet", 0.0, "own", "gmm", added=0.25)
     for bad, message in [
         ("texture+nnunet", "unknown arm"),
         ("gmm+nnunet@1.5", r"\(0, 1\]"),
@@ -142,3 +144,21 @@ def test_every_arm_yields_one_augmented_frame(sim_bank: Path) -> None:
         out = tf(sample)
         assert out["image"].shape == (1, 32, 32) and out["label"].shape == (1, 32, 32), arm
         assert bool(out.get("synthetic", False)) == (arm_spec(arm).share == 1.0), arm
+
+
+def test_added_arms_keep_every_real_sample_and_add_synthetic_ones(sim_bank: Path) -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    assert added_transform("sim-gmm+nnunet@0.25", sim_bank=sim_bank) is None
+    real = training_transform("sim-gmm+nnunet@+0.25", sim_bank=sim_bank)
+    extra = added_transform("sim-gmm+nnunet@+0.25", sim_bank=sim_bank)
+    real.set_random_state(0), extra.set_random_state(0)
+    assert not any(bool(real(sample).get("synthetic", False)) for _ in range(10))
+    assert all(bool(extra(sample)["synthetic"]) for _ in range(10))
+    seen = []
+
+    def counting(tf):
+        return lambda d: seen.append(tf is extra) or tf(d)
+
+    protocol = Protocol(steps=2, batch_size=4, channels=(4, 8))
+    train_model([sample], counting(real), protocol, 0, added=counting(extra), n_added=2)
+    assert seen.count(False) == 8 and seen.count(True) == 4  # 2 steps x (4 real + 2 added)

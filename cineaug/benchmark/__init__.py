@@ -6,7 +6,16 @@ Example:
     ...               generator="progan-sim-64")                                       # doctest: +SKIP
 """
 
-from .arms import ARMS, BASELINE_ARMS, ArmSpec, arm_spec, needs_generator, needs_simulator, training_transform
+from .arms import (
+    ARMS,
+    BASELINE_ARMS,
+    ArmSpec,
+    added_transform,
+    arm_spec,
+    needs_generator,
+    needs_simulator,
+    training_transform,
+)
 from .report import paired_tests, read_results, render_report
 from .runner import run_benchmark
 from .segmentation import Protocol, fold_unannotated, score, scored_frames, segmentation_loss, train_model
@@ -15,6 +24,7 @@ __all__ = [
     "ARMS",
     "BASELINE_ARMS",
     "ArmSpec",
+    "added_transform",
     "Protocol",
     "arm_spec",
     "fold_unannotated",

@@ -19,7 +19,8 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
   sample's own labels deformed and randomly rendered);
 - ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
   then only sets how many samples are drawn, the same for every arm;
-- ``@0.25`` sets the share of replaced samples (default 0.5).
+- ``@0.25`` sets the share of replaced samples (default 0.5); ``@+0.25`` instead adds synthetic
+  samples beside a full real batch (here 0.25 x 16 = 4 more per step, :func:`added_transform`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class ArmSpec:
     share: float = 0.0
     labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
     appearance: str = "source"  # "source" (as the label source renders it) or "gmm"
+    added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
 
 
 SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
@@ -103,13 +105,16 @@ def arm_spec(arm: str) -> ArmSpec:
         )
     if only and share_text:
         raise ValueError(f"arm {arm!r}: an -only arm replaces every sample, it takes no @share")
+    added = share_text.startswith("+")
     try:
-        share = 1.0 if only else float(share_text or DEFAULT_SHARE)
+        share = 1.0 if only else float(share_text.removeprefix("+") or DEFAULT_SHARE)
     except ValueError:
         raise ValueError(f"arm {arm!r}: the share after '@' must be a number in (0, 1]") from None
     if not 0 < share <= 1:
         raise ValueError(f"arm {arm!r}: the share after '@' must be in (0, 1]")
     labels, appearance = SYNTHETIC_SOURCES[synthetic]
+    if added:
+        return ArmSpec(base or "none", 0.0, labels, appearance, added=share)
     return ArmSpec(base or "none", share, labels, appearance)
 
 
@@ -146,7 +151,33 @@ def training_transform(
         <monai.transforms.compose.Compose object at ...>
     """
     spec = arm_spec(arm)
+    return _compose(arm, spec.baseline, spec.share, spec, generator, bank, sim_bank)
+
+
+def added_transform(
+    arm: str,
+    generator: nn.Module | None = None,
+    bank: str | os.PathLike | SyntheticBank | None = None,
+    sim_bank: str | os.PathLike | SyntheticBank | None = None,
+) -> Compose | None:
+    """For an ``@+share`` arm, the transform of the synthetic samples added to each batch (every
+    sample replaced); None for other arms. Arguments as :func:`training_transform`."""
+    spec = arm_spec(arm)
+    return _compose(arm, spec.baseline, 1.0, spec, generator, bank, sim_bank) if spec.added else None
+
+
+def _compose(
+    arm: str,
+    base: str,
+    share: float,
+    spec: ArmSpec,
+    generator: nn.Module | None,
+    bank: str | os.PathLike | SyntheticBank | None,
+    sim_bank: str | os.PathLike | SyntheticBank | None,
+) -> Compose:
     steps = [RandFramed(("image", "label"))]
+    if spec.labels is None or share == 0:
+        return Compose([*steps, baseline(base)])
     if spec.labels == "generator":
         if generator is None and bank is None:
             raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
@@ -157,11 +188,8 @@ def training_transform(
         source = {"bank": sim_bank}
     else:
         source = {"own_labels": True}
-    if spec.labels is not None:
-        steps.append(
-            SyntheticCycleAugmenterd(
-                keys=("image", "label"), prob=spec.share, appearance=spec.appearance, **source
-            )
-        )
-    steps.append(baseline(spec.baseline))
+    steps.append(
+        SyntheticCycleAugmenterd(keys=("image", "label"), prob=share, appearance=spec.appearance, **source)
+    )
+    steps.append(baseline(base))
     return Compose(steps)

@@ -30,7 +30,7 @@ from ..data import CycleDataset
 from ..precision import describe as describe_machine
 from ..transforms import SyntheticBank, SyntheticPool
 from ..viz import save_cycles_gif
-from .arms import ARMS, needs_generator, needs_simulator, training_transform
+from .arms import ARMS, added_transform, arm_spec, needs_generator, needs_simulator, training_transform
 from .report import render_report
 from .segmentation import Frames, Protocol, predict, score, scored_frames, train_model
 
@@ -230,7 +230,12 @@ def run_benchmark(
                         bar.update()
                         continue
                     model, seconds = train_model(
-                        samples, training_transform(arm, generator, bank, sim_bank), protocol, seed
+                        samples,
+                        training_transform(arm, generator, bank, sim_bank),
+                        protocol,
+                        seed,
+                        added=added_transform(arm, generator, bank, sim_bank),
+                        n_added=round(arm_spec(arm).added * protocol.batch_size),
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)

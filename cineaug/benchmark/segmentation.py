@@ -148,6 +148,8 @@ def train_model(
     transform: Callable[[dict[str, Any]], dict[str, Any]],
     protocol: Protocol,
     seed: int,
+    added: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    n_added: int = 0,
 ) -> tuple[UNet, float]:
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
 
@@ -157,13 +159,16 @@ def train_model(
             with ``seed`` when it has ``set_random_state``.
         protocol: the fixed protocol.
         seed: seeds the weights, the sample order and the transform.
+        added: a transform whose ``n_added`` samples are added to every batch beside the
+            ``batch_size`` ones of ``transform`` (synthetic samples added, none replaced).
 
     Returns:
         The trained model (eval mode) and the training time in seconds.
     """
     set_determinism(seed)
-    if hasattr(transform, "set_random_state"):
-        transform.set_random_state(seed)
+    for tf, offset in ((transform, 0), (added, 1)):
+        if hasattr(tf, "set_random_state"):
+            tf.set_random_state(seed + offset)
     rng = np.random.default_rng(seed)
     model = build_model(protocol)
     opt = torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
@@ -174,7 +179,10 @@ def train_model(
     try:
         for _ in range(protocol.steps):
             picks = rng.integers(len(samples), size=protocol.batch_size)
-            image, label, annotated = _batch([transform(samples[i]) for i in picks])
+            items = [transform(samples[i]) for i in picks]
+            if added is not None and n_added:
+                items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
+            image, label, annotated = _batch(items)
             loss = segmentation_loss(model(image), label, annotated)
             opt.zero_grad(set_to_none=True)
             loss.backward()
