@@ -2,7 +2,9 @@
 
 On ``[20,64,64]`` samples, the three transforms alternate pass by pass in one run (same samples,
 same machine load). Prints JSON: amortized microseconds per sample of each, the ratios
-``bank_vs_affine`` (goal <= 0.5) and ``live_vs_affine`` (goal <= 1.0 where bf16 is native), where the
+``bank_vs_affine`` (goal <= 0.5) and ``live_vs_affine`` (goal <= 1.0 where bf16 is native), the random
+appearance (``appearance="gmm"``) on bank cycles and on the sample's own labels, per cycle and per
+frame (``[1,H,W]``, as the benchmark uses them), where the
 live pool's time goes (generator forward, label decoding, per cycle in batches), the batch mixer's
 milliseconds per batch, and the machine and precision (:func:`cineaug.precision.describe`). The
 generator is the shipped ``progan-sim-64`` when present, else a randomly initialised one of the same
@@ -110,7 +112,17 @@ def main() -> None:
         bank_dir = write_bank(Path(tmp) / "model", Path(tmp) / "bank", args.bank_n, formats=("cache",),
                               progress=False)  # fmt: skip
         bank = SyntheticCycleAugmenterd(keys, bank=bank_dir, prob=args.prob).set_random_state(0)
-        us = interleaved_us({"affine": affine, "bank": bank, "live": live}, samples, args.rounds)
+        bank_gmm = SyntheticCycleAugmenterd(keys, bank=bank_dir, prob=args.prob, appearance="gmm")
+        own_gmm = SyntheticCycleAugmenterd(keys, own_labels=True, prob=args.prob, appearance="gmm")
+        arms = {"affine": affine, "bank": bank, "live": live, "bank_gmm": bank_gmm, "own_gmm": own_gmm}
+        us = interleaved_us({k: t.set_random_state(0) if k != "affine" else t for k, t in arms.items()},
+                            samples, args.rounds)  # fmt: skip
+        frames = [
+            {k: v[:1] for k, v in s.items()} for s in samples
+        ]  # [1,H,W]: the benchmark's frame-wise use
+        frame_us = interleaved_us(
+            {"affine": affine, "bank_gmm": bank_gmm, "own_gmm": own_gmm}, frames, args.rounds
+        )
     mixer = SyntheticCycleMixd(keys, g, ratio=0.25, batch_size=args.batch).set_random_state(0)
     batch = {"image": torch.stack([s["image"] for s in samples[:32]]),
              "label": torch.stack([s["label"] for s in samples[:32]])}  # fmt: skip
@@ -134,6 +146,11 @@ def main() -> None:
         "live_generator_forward_us_per_cycle": round(split["forward"], 1),
         "live_label_decoding_us_per_cycle": round(split["decode"], 1),
         "mixer_ms_per_batch_of_32_replacing_8": round(mixer_ms, 2),
+        "bank_gmm_vs_affine": round(us["bank_gmm"] / us["affine"], 3),
+        "own_gmm_vs_affine": round(us["own_gmm"] / us["affine"], 3),
+        "bank_gmm_us_per_sample": round(us["bank_gmm"], 1),
+        "own_gmm_us_per_sample": round(us["own_gmm"], 1),
+        "one_frame_us": {k: round(v, 1) for k, v in frame_us.items()},
         "live_precision": live.augmenter.pool.precision,
         "machine": describe(),
         "goal": "bank_vs_affine <= 0.5; live_vs_affine <= 1.0 where bf16 is native",
