@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from cineaug.models import (
+    MODELS,
     DCGANDiscriminator,
     DCGANGenerator,
     ProGANDiscriminator,
@@ -161,3 +163,34 @@ def test_save_then_load_gives_identical_outputs(tmp_path: Path, kind: str) -> No
 def test_registry_refuses_unknown_classes() -> None:
     with pytest.raises(ValueError, match="unknown model class"):
         build_model("os.system", {})
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_config_is_every_constructor_argument_and_rebuilds_the_model(name: str) -> None:
+    cls = MODELS[name]
+    params = list(inspect.signature(cls).parameters)
+    net = cls(resolution=16, frames=3, **({"fmap_base": 64, "fmap_max": 8} if "fmap_max" in params else {}))
+    assert list(net.config) == params  # every parameter, in signature order, defaults filled in
+    assert net.config["resolution"] == 16 and net.config["frames"] == 3 and net.config["n_labels"] == 4
+    again = build_model(name, json.loads(json.dumps(net.config)))
+    assert again.config == net.config
+    assert {k: v.shape for k, v in again.state_dict().items()} == {
+        k: v.shape for k, v in net.state_dict().items()
+    }
+
+
+def test_config_lists_tuples_and_keeps_positional_arguments() -> None:
+    g = ProGANGenerator(16, 3, 4, 8, 64, 8, ("NOR", "DCM"), (2, 3))
+    assert g.config == {
+        "resolution": 16, "frames": 3, "n_labels": 4, "latent_dim": 8, "fmap_base": 64, "fmap_max": 8,
+        "class_names": ["NOR", "DCM"], "annotated_classes": [2, 3],
+    }  # fmt: skip
+    assert g.class_names == ("NOR", "DCM")  # the module itself still sees the tuples
+
+
+def test_shipped_configs_name_the_constructor_arguments() -> None:
+    shipped = sorted(Path(__file__).resolve().parents[1].glob("pretrained/*/config.json"))
+    assert shipped
+    for path in shipped:
+        config = json.loads(path.read_text())
+        assert list(config["args"]) == list(inspect.signature(MODELS[config["class"]]).parameters), path

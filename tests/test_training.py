@@ -217,6 +217,31 @@ def test_one_step_of_each_architecture_and_loss_updates_g_d_and_ema(arch: str, l
         assert changed, name
 
 
+def test_networks_come_from_the_registry_with_the_config_fields_they_take() -> None:
+    from cineaug.training.step import build_networks, network_args
+
+    small, dcgan = PRESETS["progan64-small"], PRESETS["dcgan64"]
+    classes, annotated = ("A", "B"), (MYO, LV)
+    assert network_args("ProGANGenerator", small, classes, annotated) == {
+        "resolution": 64, "latent_dim": 64, "fmap_base": 1024, "fmap_max": 32,
+        "class_names": classes, "annotated_classes": annotated,
+    }  # fmt: skip
+    assert network_args("ProGANDiscriminator", small, classes, annotated) == {
+        "resolution": 64, "fmap_base": 1024, "fmap_max": 32, "n_classes": 2,
+    }  # fmt: skip
+    assert network_args("DCGANGenerator", dcgan, (), (1, 2, 3)) == {
+        "resolution": 64, "latent_dim": 100, "width": 64, "class_names": (), "annotated_classes": (1, 2, 3),
+    }  # fmt: skip
+    d_args = network_args("DCGANDiscriminator", dcgan, (), (1, 2, 3))
+    assert d_args == {"resolution": 64, "width": 64, "n_classes": 0}
+    g, d = build_networks(small.replace(resolution=16, fmap_base=64, fmap_max=8), classes, annotated)
+    assert (type(g).__name__, type(d).__name__) == ("ProGANGenerator", "ProGANDiscriminator")
+    assert g.config["class_names"] == ["A", "B"] and g.config["resolution"] == 16
+    assert d.config["n_classes"] == 2
+    with pytest.raises(ValueError, match="unknown arch 'vae'; known: progan, dcgan"):
+        build_networks(small.replace(arch="vae"))
+
+
 def test_train_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()

@@ -17,6 +17,7 @@ import math
 import torch
 from torch import nn
 
+from .config import records_config
 from .layers import ClassEmbedding, join_cycle
 
 
@@ -39,6 +40,7 @@ class DCGANGenerator(nn.Module):
         annotated_classes: foreground classes the training data annotated.
     """
 
+    @records_config
     def __init__(
         self,
         resolution: int = 64,
@@ -50,10 +52,6 @@ class DCGANGenerator(nn.Module):
         annotated_classes: tuple[int, ...] = (1, 2, 3),
     ):
         super().__init__()
-        self.config = dict(
-            resolution=resolution, frames=frames, n_labels=n_labels, latent_dim=latent_dim, width=width,
-            class_names=list(class_names), annotated_classes=list(annotated_classes),
-        )  # fmt: skip
         self.resolution, self.frames, self.n_labels, self.latent_dim = (
             resolution,
             frames,
@@ -103,6 +101,7 @@ class DCGANDiscriminator(nn.Module):
         dropout: dropout after each conv (0.3 in the seed project).
     """
 
+    @records_config
     def __init__(
         self,
         resolution: int = 64,
@@ -113,10 +112,6 @@ class DCGANDiscriminator(nn.Module):
         dropout: float = 0.3,
     ):
         super().__init__()
-        self.config = dict(
-            resolution=resolution, frames=frames, n_labels=n_labels, width=width, n_classes=n_classes,
-            dropout=dropout,
-        )  # fmt: skip
         layers: list[nn.Module] = []
         ch_in, ch = frames + frames * n_labels, width
         for _ in range(_n_up(resolution) + 1):  # down to 4x4

@@ -47,7 +47,8 @@ def save_pretrained(model: nn.Module, folder: str | os.PathLike, extra: dict[str
     """Write ``folder/config.json`` and ``folder/model.safetensors`` (both atomically).
 
     Args:
-        model: a registered model with a ``config`` dict of constructor arguments.
+        model: a registered model; its ``config`` holds its constructor arguments
+            (:func:`~cineaug.models.config.records_config`).
         folder: output folder (created).
         extra: JSON facts to keep beside the config (e.g. images seen, training preset).
     """

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import records_config
 from .layers import (
     LRELU_GAIN,
     ClassEmbedding,
@@ -81,6 +82,7 @@ class ProGANGenerator(nn.Module):
         ((2, 20, 16, 16), (2, 20, 4, 16, 16))
     """
 
+    @records_config
     def __init__(
         self,
         resolution: int = 64,
@@ -93,11 +95,6 @@ class ProGANGenerator(nn.Module):
         annotated_classes: tuple[int, ...] = (1, 2, 3),
     ):
         super().__init__()
-        self.config = dict(
-            resolution=resolution, frames=frames, n_labels=n_labels, latent_dim=latent_dim,
-            fmap_base=fmap_base, fmap_max=fmap_max, class_names=list(class_names),
-            annotated_classes=list(annotated_classes),
-        )  # fmt: skip
         self.resolution, self.frames, self.n_labels, self.latent_dim = (
             resolution,
             frames,
@@ -179,6 +176,7 @@ class ProGANDiscriminator(nn.Module):
         mbstd_group: group size of the minibatch-stddev layer.
     """
 
+    @records_config
     def __init__(
         self,
         resolution: int = 64,
@@ -190,10 +188,6 @@ class ProGANDiscriminator(nn.Module):
         mbstd_group: int = 4,
     ):
         super().__init__()
-        self.config = dict(
-            resolution=resolution, frames=frames, n_labels=n_labels, fmap_base=fmap_base,
-            fmap_max=fmap_max, n_classes=n_classes, mbstd_group=mbstd_group,
-        )  # fmt: skip
         self.resolution = resolution
         in_ch = frames + frames * n_labels
         nf = lambda r: feature_maps(r, fmap_base, fmap_max)  # noqa: E731

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ..models.progan import ProGANDiscriminator, ProGANGenerator
+from ..models.hub import MODELS, build_model
 from ..precision import autocast, resolve_precision
 from .augment import AdaptiveStrength, augment
 from .config import TrainConfig
@@ -23,35 +23,32 @@ from .losses import d_adversarial, g_adversarial, gradient_penalty, mode_seeking
 from .realdata import merge_unannotated
 from .schedule import Phase
 
+NETWORKS: dict[str, tuple[str, str]] = {
+    "progan": ("ProGANGenerator", "ProGANDiscriminator"),
+    "dcgan": ("DCGANGenerator", "DCGANDiscriminator"),
+}
+"""``TrainConfig.arch`` -> the (G, D) class names in :data:`cineaug.models.MODELS`."""
+
+
+def network_args(
+    class_name: str, cfg: TrainConfig, class_names: tuple[str, ...], annotated: tuple[int, ...]
+) -> dict[str, Any]:
+    """Constructor arguments of a registered class: the fields of ``cfg`` named like one of its
+    parameters (``resolution``, ``latent_dim``, ``fmap_base``, ``width``, ...), the data's pathology
+    classes (``class_names``, ``n_classes``) and ``annotated_classes``."""
+    given = {**cfg.to_dict(), "class_names": class_names, "n_classes": len(class_names)}
+    given["annotated_classes"] = annotated
+    params = inspect.signature(MODELS[class_name]).parameters
+    return {k: v for k, v in given.items() if k in params}
+
 
 def build_networks(
     cfg: TrainConfig, class_names: tuple[str, ...] = (), annotated: tuple[int, ...] = (1, 2, 3)
 ) -> tuple[nn.Module, nn.Module]:
-    """G and D for ``cfg`` (initialised from the current torch RNG)."""
-    n_cls = len(class_names)
-    if cfg.arch == "progan":
-        g = ProGANGenerator(
-            cfg.resolution,
-            latent_dim=cfg.latent_dim,
-            fmap_base=cfg.fmap_base,
-            fmap_max=cfg.fmap_max,
-            class_names=class_names,
-            annotated_classes=annotated,
-        )
-        d = ProGANDiscriminator(
-            cfg.resolution, fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max, n_classes=n_cls
-        )
-    elif cfg.arch == "dcgan":
-        g = DCGANGenerator(
-            cfg.resolution,
-            latent_dim=cfg.latent_dim,
-            width=cfg.width,
-            class_names=class_names,
-            annotated_classes=annotated,
-        )
-        d = DCGANDiscriminator(cfg.resolution, width=cfg.width, n_classes=n_cls)
-    else:
-        raise ValueError(f"unknown arch {cfg.arch!r}")  # fmt: skip
+    """G and D for ``cfg``, built through the model registry (initialised from the current torch RNG)."""
+    if cfg.arch not in NETWORKS:
+        raise ValueError(f"unknown arch {cfg.arch!r}; known: {', '.join(NETWORKS)}")
+    g, d = (build_model(name, network_args(name, cfg, class_names, annotated)) for name in NETWORKS[cfg.arch])
     return g, d
 
 
