@@ -10,6 +10,7 @@ import typer
 
 from .cli_utils import fail
 from .errors import CineDataError
+from .prepare import KINDS
 
 app = typer.Typer(
     name="cineaug",
@@ -20,12 +21,8 @@ app = typer.Typer(
 )
 
 
-class Kind(str, Enum):
-    sunnybrook = "sunnybrook"
-    acdc = "acdc"
-    mnms = "mnms"
-    nifti = "nifti"
-    dicom = "dicom"
+Kind = Enum("Kind", [(kind, kind) for kind in KINDS], type=str)
+"""The data kinds of ``cineaug prepare``: :data:`cineaug.prepare.KINDS`."""
 
 
 class Crop(str, Enum):
@@ -36,7 +33,9 @@ class Crop(str, Enum):
 @app.command()
 def prepare(
     kind: Kind = typer.Argument(..., help="data set kind"),
-    input_path: Path = typer.Argument(..., help="data set folder (a file for nifti)"),
+    input_path: str = typer.Argument(
+        ..., help="data set folder (a file for nifti); for simulator, options: n=100,seed=0,label_set=acdc"
+    ),
     output: Path = typer.Argument(..., help="cache folder to write"),
     size: int = typer.Option(64, help="output side in pixels (64 or 128)"),
     fov_mm: float = typer.Option(160.0, help="field of view kept around the heart, mm"),
@@ -51,7 +50,8 @@ def prepare(
     ),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
-    """Read a data set, prepare 20-frame cycles and write a cache (one file per cycle + dataset.json)."""
+    """Read a data set (or simulate one), prepare 20-frame cycles and write a cache (one file per cycle +
+    dataset.json)."""
     from .prepare import prepare_dataset
     from .splits import subject_list
 
@@ -96,23 +96,33 @@ def simulate(
     seed: int = typer.Option(0, help="base seed: subject i uses (seed, i)"),
     label_set: LabelSet = typer.Option(LabelSet.acdc, help="pathology classes"),
     size: int = typer.Option(64, help="output side in pixels (cache format)"),
+    fov_mm: float = typer.Option(160.0, help="field of view kept around the heart, mm (cache format)"),
     fmt: SimFormat = typer.Option(SimFormat.cache, "--format", help="prepared cache, or an ACDC-layout tree"),
     workers: int = typer.Option(2, help="processes"),
+    strict: bool = typer.Option(
+        False, help="stop at the first subject that fails preparation (cache format)"
+    ),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
-    """Simulate labelled short-axis bSSFP cycles with the built-in phantom."""
+    """Simulate labelled short-axis bSSFP cycles with the built-in phantom (the cache format is
+    `cineaug prepare simulator n=N,seed=S,label_set=L OUTPUT`)."""
     from .simulate import write_simulated_dataset
 
-    path = write_simulated_dataset(
-        output,
-        n=n,
-        seed=seed,
-        label_set=label_set.value,
-        size=size,
-        fmt=fmt.value,
-        workers=workers,
-        progress=progress,
-    )
+    try:
+        path = write_simulated_dataset(
+            output,
+            n=n,
+            seed=seed,
+            label_set=label_set.value,
+            size=size,
+            fmt=fmt.value,
+            workers=workers,
+            progress=progress,
+            fov_mm=fov_mm,
+            strict=strict,
+        )
+    except (CineDataError, ValueError) as err:
+        fail(err)
     typer.echo(f"wrote {n} simulated subjects to {path}")
 
 

@@ -144,3 +144,51 @@ def test_cli_errors_share_one_exit():
     for module in (cineaug.cli, cineaug.training.cli, cineaug.benchmark.cli):
         source = inspect.getsource(module)
         assert "typer.Exit(" not in source and "err=True" not in source, module.__name__
+
+
+def test_one_list_of_data_kinds_with_one_reader_signature():
+    import inspect
+
+    from cineaug.cli import Kind
+    from cineaug.io import READERS
+    from cineaug.prepare import KINDS, SOURCES
+
+    assert KINDS == ("sunnybrook", "acdc", "mnms", "nifti", "dicom", "simulator") == tuple(SOURCES)
+    assert [k.value for k in Kind] == list(KINDS) and {
+        **READERS,
+        "simulator": SOURCES["simulator"],
+    } == SOURCES
+    for kind, source in SOURCES.items():
+        params = inspect.signature(source).parameters
+        assert "log" in params and params["log"].default is None, kind  # source(input, log=ReadLog)
+
+
+def test_prepare_simulator_and_simulate_write_the_same_cache(tmp_path):
+    result = runner.invoke(
+        app, ["prepare", "simulator", "n=2,seed=1", str(tmp_path / "p"), "--workers", "1", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "wrote 2 cycles of 2 subjects" in result.output
+        and "2 labelled, 0 key frames only, 0 skipped" in result.output
+    )
+    result = runner.invoke(
+        app, ["simulate", str(tmp_path / "s"), "--n", "2", "--seed", "1", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    prepared, simulated = (json.loads((tmp_path / d / "dataset.json").read_text()) for d in "ps")
+    assert [e["sha256"] for e in prepared["cycles"]] == [e["sha256"] for e in simulated["cycles"]]
+    assert prepared["info"] == simulated["info"] and prepared["info"]["input"]["seed"] == 1
+
+
+def test_simulate_passes_prepare_options_and_bad_options_are_one_line(tmp_path, monkeypatch):
+    import cineaug.simulate
+
+    result = runner.invoke(app, ["prepare", "simulator", "n=2,sed=1", str(tmp_path / "p")])
+    assert result.exit_code == 2 and "unknown simulator option 'sed'" in result.output
+    assert not (tmp_path / "p").exists()
+    seen = {}
+    monkeypatch.setattr(cineaug.simulate, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
+    args = ["simulate", str(tmp_path / "s"), "--n", "1", "--fov-mm", "200", "--strict", "--workers", "3"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert seen["fov_mm"] == 200.0 and seen["strict"] is True and seen["workers"] == 3

@@ -12,6 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "cineaug"
 FACADE = "cineaug"  # cineaug/__init__.py: above every layer, imported by none
+UPWARD_ALLOWED = {("cineaug/simulate/__init__.py", "cineaug.prepare")}
+"""The one import that goes up (docs/concepts.md, "Layers"): the simulate facade's write_simulated_dataset."""
 
 
 def _layers() -> dict[str, int]:
@@ -75,6 +77,8 @@ def _violations(layers: dict[str, int]) -> list[str]:
             continue
         for line, target in _imports(path):
             other = _unit(target)
+            if (str(path.relative_to(ROOT)), target) in UPWARD_ALLOWED:
+                continue
             if other != unit and (other == FACADE or layers.get(other, 99) >= layers[unit]):
                 bad.append(
                     f"{path.relative_to(ROOT)}:{line} imports {target} "
@@ -90,7 +94,18 @@ def test_no_module_imports_its_own_layer_or_a_higher_one():
 
 def test_the_check_sees_lazy_and_relative_imports():
     assert {"cineaug.atomic", "cineaug.types"} <= {t for _, t in _imports(PACKAGE / "cache.py")}
-    lazy = {t for _, t in _imports(PACKAGE / "simulate" / "dataset.py")}
-    assert "cineaug.prepare" in lazy  # imported inside write_simulated_dataset
-    swapped = {**_layers(), "prepare": 6}  # prepare above simulate: simulate's lazy import goes up
-    assert any("simulate/dataset.py" in v and "cineaug.prepare" in v for v in _violations(swapped))
+    lazy = {t for _, t in _imports(PACKAGE / "prepare.py")}
+    assert "cineaug.simulate" in lazy  # imported inside _read_simulator and describe_source
+    swapped = {**_layers(), "simulate": 5}  # simulate above prepare: prepare's lazy import goes up
+    assert any("prepare.py" in v and "cineaug.simulate" in v for v in _violations(swapped))
+
+
+def test_the_one_upward_import_is_still_there_and_nothing_else_is_allowed():
+    for path, target in UPWARD_ALLOWED:
+        assert target in {t for _, t in _imports(ROOT / path)}, f"{path} no longer imports {target}: drop it"
+    facade = PACKAGE / "simulate" / "__init__.py"
+    assert [t for _, t in _imports(facade) if _unit(t) != "simulate"] == ["cineaug.prepare"]
+    top_level = [n.module for n in ast.parse(facade.read_text()).body if isinstance(n, ast.ImportFrom)]
+    assert "prepare" not in str(
+        top_level
+    )  # loaded on first use only: importing simulate loads nothing above it

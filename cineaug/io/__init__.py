@@ -18,6 +18,7 @@ READERS = {
     "nifti": read_nifti,
     "dicom": read_dicom_series,
 }
-"""``cineaug prepare KIND``: reader per kind."""
+"""Reader per data kind, one signature: ``reader(path, log=ReadLog) -> Iterator[CineCycle]``.
+:data:`cineaug.prepare.SOURCES` (the kinds of ``cineaug prepare``) is this table plus the simulator."""
 
 __all__ = ["READERS", "read_acdc", "read_dicom_series", "read_mnms", "read_nifti", "read_sunnybrook"]

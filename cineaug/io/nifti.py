@@ -21,7 +21,7 @@ import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
 
-from ..errors import CineDataError
+from ..errors import CineDataError, ReadLog
 from ..types import ALL_CLASSES, LV, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
 
 _FRAME_INTERVAL_MS = (5.0, 200.0)
@@ -255,6 +255,7 @@ def read_nifti(
     es_frame: int = -1,
     pathology: str = UNKNOWN_PATHOLOGY,
     subject: str | None = None,
+    log: ReadLog | None = None,
 ) -> Iterator[CineCycle]:
     """Read a plain 4D cine NIfTI ``[X, Y, Z, T]`` as one raw cycle per slice (source ``"nifti"``).
 
@@ -266,6 +267,8 @@ def read_nifti(
         es_frame: 0-based end-systolic frame, -1 if unknown.
         pathology: pathology name stored on the cycles.
         subject: subject id; defaults to the file name without its extension.
+        log: unused (the readers' signature, :data:`cineaug.io.READERS`): the file is one item, so bad
+            input raises rather than being skipped.
 
     Yields:
         Z cycles with ``image`` float32 ``[T, Y, X]`` (raw intensities), ``spacing`` (zoom_y, zoom_x)

@@ -73,6 +73,11 @@ class Acquisition:
     seed: int  # seed of the per-frame jitter and the noise
 
 
+def subject_id(seed: int, index: int | None = None) -> str:
+    """Subject id: ``sim000042`` for a lone seed, ``sim000042-00007`` inside a data set."""
+    return f"sim{seed:06d}" if index is None else f"sim{seed:06d}-{index:05d}"
+
+
 @dataclass
 class SubjectParams:
     """Every parameter of one simulated subject; JSON-serialisable through :meth:`to_dict`.
@@ -98,8 +103,7 @@ class SubjectParams:
 
     @property
     def subject(self) -> str:
-        """Subject id: ``sim000042`` for a lone seed, ``sim000042-00007`` inside a data set."""
-        return f"sim{self.seed:06d}" if self.index is None else f"sim{self.seed:06d}-{self.index:05d}"
+        return subject_id(self.seed, self.index)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

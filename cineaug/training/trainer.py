@@ -71,7 +71,7 @@ def _prepare_data(run: Path, cfg: TrainConfig, data: Path | None, simulate: bool
         return Path(data)
     root = run / "data"
     if info.main and not (root / "dataset.json").is_file():
-        from ..simulate import write_simulated_dataset
+        from ..prepare import write_simulated_dataset
 
         write_simulated_dataset(
             root, n=cfg.simulate_subjects, seed=cfg.seed, size=cfg.resolution, progress=False
