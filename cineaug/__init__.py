@@ -36,6 +36,8 @@ _LAZY = {
     "save_pretrained": ".models",
     "load_pretrained": ".pretrained",
     "locate_heart": ".localize",
+    "RandCycleAppearance": ".transforms",
+    "RandFramed": ".transforms",
     "SyntheticBank": ".transforms",
     "SyntheticCycleAugmenter": ".transforms",
     "SyntheticCycleAugmenterD": ".transforms",
@@ -45,6 +47,7 @@ _LAZY = {
     "SyntheticPool": ".transforms",
     "SyntheticPrepareBatch": ".transforms",
     "baseline": ".transforms",
+    "tissue_map": ".transforms",
 }
 
 
@@ -61,6 +64,8 @@ def __getattr__(name: str):
 __all__ = [
     "DCGANGenerator",
     "ProGANGenerator",
+    "RandCycleAppearance",
+    "RandFramed",
     "SyntheticBank",
     "SyntheticCycleAugmenter",
     "SyntheticCycleAugmenterD",
@@ -70,6 +75,7 @@ __all__ = [
     "SyntheticPool",
     "SyntheticPrepareBatch",
     "baseline",
+    "tissue_map",
     "decode_labels",
     "from_pretrained",
     "load_pretrained",

@@ -72,3 +72,11 @@ def test_train_on_sunnybrook_example_trains_and_augments(tmp_path: Path) -> None
     snapshot = load_example("train_on_sunnybrook").main(["--out", str(tmp_path), "--images", "64"])
     assert (snapshot / "model.safetensors").is_file()
     assert (tmp_path / "samples" / "samples.gif").is_file()
+
+
+def test_label_sources_example_draws_every_source_and_appearance(tiny_model: str, tmp_path: Path) -> None:
+    counts = load_example("label_sources_and_appearance").main(
+        ["--model", tiny_model, "--n", "2", "--out", str(tmp_path / "sources.png")]
+    )
+    assert len(counts) == 6 and set(counts.values()) == {2}  # 3 sources x 2 appearances, all synthetic
+    assert (tmp_path / "sources.png").stat().st_size > 10_000
