@@ -21,9 +21,18 @@ from .._version import __version__
 from ..atomic import atomic_write_bytes, atomic_write_json
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .progan import ProGANDiscriminator, ProGANGenerator
+from .renderer import LabelRenderer, RendererDiscriminator
 
 MODELS: dict[str, type[nn.Module]] = {
-    cls.__name__: cls for cls in (ProGANGenerator, ProGANDiscriminator, DCGANGenerator, DCGANDiscriminator)
+    cls.__name__: cls
+    for cls in (
+        ProGANGenerator,
+        ProGANDiscriminator,
+        DCGANGenerator,
+        DCGANDiscriminator,
+        LabelRenderer,
+        RendererDiscriminator,
+    )
 }
 """Registry of loadable model classes by name."""
 

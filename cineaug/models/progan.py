@@ -167,6 +167,42 @@ class _DBlock(nn.Module):
         return F.avg_pool2d(x, 2)
 
 
+def add_progressive_trunk(
+    d: nn.Module, in_ch: int, resolution: int, fmap_base: int, fmap_max: int, mbstd_group: int
+) -> int:
+    """Give ``d`` the layers :func:`progressive_features` runs (``from_rgb``, ``blocks``, ``mbstd``,
+    ``conv4``, ``dense``) for ``in_ch`` input channels; returns the feature width at 4 px."""
+    nf = lambda r: feature_maps(r, fmap_base, fmap_max)  # noqa: E731
+    d.from_rgb = nn.ModuleDict({str(r): EqualizedConv2d(in_ch, nf(r), 1) for r in _resolutions(resolution)})
+    d.blocks = nn.ModuleDict({str(r): _DBlock(nf(r), nf(r // 2)) for r in _resolutions(resolution)[1:]})
+    d.mbstd = MinibatchStdDev(mbstd_group)
+    d.conv4 = EqualizedConv2d(nf(4) + 1, nf(4), 3, padding=1)
+    d.dense = EqualizedLinear(nf(4) * 16, nf(4))
+    return nf(4)
+
+
+def progressive_features(d: nn.Module, x: torch.Tensor, res: int, alpha: float) -> torch.Tensor:
+    """The trunk of a progressive discriminator ``d``: input ``[N,I,res,res]`` -> features ``[N,nf4]``.
+
+    ``d`` holds ``from_rgb`` and ``blocks`` (ModuleDicts by resolution), ``mbstd``, ``conv4`` and
+    ``dense``; below full fade-in (``alpha < 1``) the newest block is blended with the input
+    average-pooled into the previous resolution's ``from_rgb``.
+    """
+    r = res
+    h = F.leaky_relu(d.from_rgb[str(r)](x), 0.2)  # [N,nf(r),r,r]
+    if r > 4:
+        h = d.blocks[str(r)](h)  # [N,nf(r/2),r/2,r/2]
+        if alpha < 1.0:
+            low = F.leaky_relu(d.from_rgb[str(r // 2)](F.avg_pool2d(x, 2)), 0.2)
+            h = torch.lerp(low, h, alpha)
+        r //= 2
+        while r > 4:
+            h = d.blocks[str(r)](h)
+            r //= 2
+    h = F.leaky_relu(d.conv4(d.mbstd(h)), 0.2)  # [N,nf4,4,4]
+    return F.leaky_relu(d.dense(h.flatten(1)), 0.2)  # [N,nf4]
+
+
 class ProGANDiscriminator(nn.Module):
     """A cycle + per-frame label probabilities (+ pathology) -> one realness score per sample.
 
@@ -190,18 +226,9 @@ class ProGANDiscriminator(nn.Module):
         super().__init__()
         self.resolution = resolution
         in_ch = frames + frames * n_labels
-        nf = lambda r: feature_maps(r, fmap_base, fmap_max)  # noqa: E731
-        self.from_rgb = nn.ModuleDict(
-            {str(r): EqualizedConv2d(in_ch, nf(r), 1) for r in _resolutions(resolution)}
-        )
-        self.blocks = nn.ModuleDict(
-            {str(r): _DBlock(nf(r), nf(r // 2)) for r in _resolutions(resolution)[1:]}
-        )
-        self.mbstd = MinibatchStdDev(mbstd_group)
-        self.conv4 = EqualizedConv2d(nf(4) + 1, nf(4), 3, padding=1)
-        self.dense = EqualizedLinear(nf(4) * 16, nf(4))
-        self.out = EqualizedLinear(nf(4), 1, gain=1.0)
-        self.embed = ClassEmbedding(n_classes, nf(4))
+        nf4 = add_progressive_trunk(self, in_ch, resolution, fmap_base, fmap_max, mbstd_group)
+        self.out = EqualizedLinear(nf4, 1, gain=1.0)
+        self.embed = ClassEmbedding(n_classes, nf4)
 
     def forward(
         self,
@@ -217,19 +244,7 @@ class ProGANDiscriminator(nn.Module):
             ``[N]`` logits (higher = more real).
         """
         x = join_cycle(image, label_probs)  # [N,T+T*K,r,r]
-        r = res or self.resolution
-        h = F.leaky_relu(self.from_rgb[str(r)](x), 0.2)  # [N,nf(r),r,r]
-        if r > 4:
-            h = self.blocks[str(r)](h)  # [N,nf(r/2),r/2,r/2]
-            if alpha < 1.0:
-                low = F.leaky_relu(self.from_rgb[str(r // 2)](F.avg_pool2d(x, 2)), 0.2)
-                h = torch.lerp(low, h, alpha)
-            r //= 2
-            while r > 4:
-                h = self.blocks[str(r)](h)
-                r //= 2
-        h = F.leaky_relu(self.conv4(self.mbstd(h)), 0.2)  # [N,nf4,4,4]
-        h = F.leaky_relu(self.dense(h.flatten(1)), 0.2)  # [N,nf4]
+        h = progressive_features(self, x, res or self.resolution, alpha)  # [N,nf4]
         score = self.out(h).squeeze(1)  # [N]
         e = self.embed(c, h.shape[0], h.device)  # [N,nf4] or [N,0]
         if e.shape[1]:
