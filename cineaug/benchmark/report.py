@@ -224,6 +224,7 @@ def merge_results(out: str | os.PathLike, sources: Sequence[str | os.PathLike]) 
         meta["seeds"] = sorted({seed for _, _, seed in runs})
         meta["sizes"] = sorted({size for _, size, _ in runs})
         meta["merged_from"] = [str(s) for s in sources]
+        meta.pop("wall_seconds", None)  # one folder's wall time is not the merged runs
         atomic_write_bytes(out / "benchmark.json", (json.dumps(meta, indent=2) + "\n").encode())
     return out
 
@@ -318,8 +319,15 @@ def render_report(out: str | os.PathLike) -> Path:
                 f"MONAI 2D UNet {tuple(proto['channels'])} on frames, DiceCE loss (unannotated classes "
                 f"folded into background), AdamW lr {proto['lr']} with polynomial decay, "
                 f"{proto['steps']} steps of {proto['batch_size']} frames, "
-                f"at most {proto['max_test_frames']} scored test frames. "
-                f"Generator: {meta['generator'] or 'none'}."
+                + (
+                    f"at most {proto['max_test_frames']} scored test frames. "
+                    if proto.get("max_test_frames")
+                    else "every exactly labelled test frame scored. "
+                )
+                + f"Generator: {meta['generator'] or 'none'}"
+                + (f"; bank: {meta['bank']}" if meta.get("bank") else "")
+                + (f"; simulator bank: {meta['sim_bank']}" if meta.get("sim_bank") else "")
+                + "."
                 + (
                     f" Skipped (no generator): {', '.join(meta['skipped_arms'])}."
                     if meta["skipped_arms"]
@@ -328,7 +336,11 @@ def render_report(out: str | os.PathLike) -> Path:
             )
         )
     train_total = sum(r["train_seconds"] for r in rows)
-    wall = f"{meta['wall_seconds']:.0f} s in all" if meta else "wall time not recorded"
+    wall = (
+        f"{meta['wall_seconds']:.0f} s in all"
+        if meta.get("wall_seconds") is not None
+        else "wall time not recorded (merged or unfinished)"
+    )
     blocks.append(
         ("p", f"{len(rows)} runs; benchmark wall time {wall}, of which training {train_total:.0f} s.")
     )
