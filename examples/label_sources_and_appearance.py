@@ -18,11 +18,36 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from monai.data import set_track_meta  # noqa: E402
+from monai.data import get_track_meta, set_track_meta  # noqa: E402
 
 import cineaug  # noqa: E402
 from cineaug.simulate import write_simulated_dataset  # noqa: E402
 from cineaug.training.sample import write_bank  # noqa: E402
+
+
+def _draw(args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Three label sources x two appearances, ``args.n`` synthetic frame samples each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.data or write_simulated_dataset(Path(tmp) / "data", n=4, seed=0, progress=False)
+        size = cineaug.CycleDataset(data)[0]["image"].shape[-1]
+        sim = write_simulated_dataset(Path(tmp) / "sim", n=8, seed=100, size=size, progress=False)
+        bank = write_bank(args.model, Path(tmp) / "bank", n=8, formats=("cache",), progress=False)
+        frames = cineaug.RandFramed(("image", "label")).set_random_state(0)
+        samples = [frames(s) for s in cineaug.CycleDataset(data)]  # one labelled frame [1,H,W] each
+        sources = {
+            "simulator": {"bank": sim},
+            "generator": {"bank": bank},
+            "own labels": {"own_labels": True},
+        }
+        rows = {}
+        for name, source in sources.items():
+            for appearance in ("source", "gmm"):
+                # --- the choice: a label source and an appearance ---
+                aug = cineaug.SyntheticCycleAugmenterd(
+                    keys=("image", "label"), prob=1.0, appearance=appearance, **source
+                ).set_random_state(1)
+                rows[f"{name}, {appearance}"] = [aug(samples[i % len(samples)]) for i in range(args.n)]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> dict[str, int]:
@@ -34,26 +59,12 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     parser.add_argument("--n", type=int, default=6, help="samples per row")
     parser.add_argument("--out", type=Path, default=Path("label_sources.png"))
     args = parser.parse_args(argv)
-    set_track_meta(False)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = args.data or write_simulated_dataset(Path(tmp) / "data", n=4, seed=0, progress=False)
-        size = cineaug.CycleDataset(data)[0]["image"].shape[-1]
-        sim = write_simulated_dataset(Path(tmp) / "sim", n=8, seed=100, size=size, progress=False)
-        bank = write_bank(args.model, Path(tmp) / "bank", n=8, formats=("cache",), progress=False)
-        frames = cineaug.RandFramed(("image", "label")).set_random_state(0)
-        samples = [frames(s) for s in cineaug.CycleDataset(data)]  # one labelled frame [1,H,W] each
-        rows = {}
-        for name, source in {
-            "simulator": {"bank": sim},
-            "generator": {"bank": bank},
-            "own labels": {"own_labels": True},
-        }.items():
-            for appearance in ("source", "gmm"):
-                # --- the choice: a label source and an appearance ---
-                aug = cineaug.SyntheticCycleAugmenterd(
-                    keys=("image", "label"), prob=1.0, appearance=appearance, **source
-                ).set_random_state(1)
-                rows[f"{name}, {appearance}"] = [aug(samples[i % len(samples)]) for i in range(args.n)]
+    tracked = get_track_meta()
+    set_track_meta(False)  # plain tensors: this script reads no metadata
+    try:
+        rows = _draw(args)
+    finally:
+        set_track_meta(tracked)
     fig, axes = plt.subplots(2 * len(rows), args.n, figsize=(1.3 * args.n, 2.6 * len(rows)), squeeze=False)
     for r, (title, outs) in enumerate(rows.items()):
         for j, d in enumerate(outs):

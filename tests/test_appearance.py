@@ -118,7 +118,7 @@ def test_simulator_cycles_rendered_at_random_keep_their_labels(sim_bank: Path) -
 
 def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("nnunet") == ArmSpec("nnunet")
-    assert arm_spec("synthetic+nnunet") == ArmSpec("nnunet", 0.5, "generator", "source")
+    assert arm_spec("synthetic+nnunet") == ArmSpec("nnunet", 0.25, "generator", "source")  # the default share
     assert arm_spec("own-gmm-only") == ArmSpec("none", 1.0, "own", "gmm")
     assert arm_spec("sim-gmm+affine@0.1") == ArmSpec("affine", 0.1, "simulator", "gmm")
     assert arm_spec("own-gmm+nnunet@+0.25") == ArmSpec("nnunet", 0.0, "own", "gmm", added=0.25)

@@ -19,8 +19,9 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
   sample's own labels deformed and randomly rendered);
 - ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
   then only sets how many samples are drawn, the same for every arm;
-- ``@0.25`` sets the share of replaced samples (default 0.5); ``@+0.25`` instead adds synthetic
-  samples beside a full real batch (here 0.25 x 16 = 4 more per step, :func:`added_transform`).
+- ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
+  instead adds synthetic samples beside a full real batch (0.25 x 16 = 4 more per step,
+  :func:`added_transform`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from monai.transforms import Compose
 from torch import nn
 
 from ..transforms import BASELINES, RandFramed, SyntheticBank, SyntheticCycleAugmenterd, baseline
+from ..transforms.synthetic import DEFAULT_PROB
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,9 @@ SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
     "own-gmm": ("own", "gmm"),
 }
 """The synthetic part of an arm name."""
-DEFAULT_SHARE = 0.5
-"""Probability that a training sample is replaced by a synthetic one, unless the arm says ``@share``."""
+DEFAULT_SHARE = DEFAULT_PROB
+"""Probability that a training sample is replaced by a synthetic one, unless the arm says ``@share``
+(0.25, the transform's default; arm names without ``@`` meant 0.5 before 2026-11-30)."""
 
 ARMS: tuple[str, ...] = (
     "none",

@@ -239,7 +239,9 @@ def run_benchmark(
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
-                    row = {"arm": arm, "size": size, "seed": seed, **score(pred, frames)}
+                    spec = arm_spec(arm)
+                    row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added}
+                    row.update(score(pred, frames))
                     row.update(
                         train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys)
                     )
