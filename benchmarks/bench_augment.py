@@ -111,12 +111,13 @@ def main() -> None:
         save_pretrained(g, Path(tmp) / "model")
         bank_dir = write_bank(Path(tmp) / "model", Path(tmp) / "bank", args.bank_n, formats=("cache",),
                               progress=False)  # fmt: skip
-        bank = SyntheticCycleAugmenterd(keys, bank=bank_dir, prob=args.prob).set_random_state(0)
+        bank = SyntheticCycleAugmenterd(keys, bank=bank_dir, prob=args.prob)
         bank_gmm = SyntheticCycleAugmenterd(keys, bank=bank_dir, prob=args.prob, appearance="gmm")
         own_gmm = SyntheticCycleAugmenterd(keys, own_labels=True, prob=args.prob, appearance="gmm")
         arms = {"affine": affine, "bank": bank, "live": live, "bank_gmm": bank_gmm, "own_gmm": own_gmm}
-        us = interleaved_us({k: t.set_random_state(0) if k != "affine" else t for k, t in arms.items()},
-                            samples, args.rounds)  # fmt: skip
+        for t in (bank, bank_gmm, own_gmm):
+            t.set_random_state(0)
+        us = interleaved_us(arms, samples, args.rounds)
         frames = [
             {k: v[:1] for k, v in s.items()} for s in samples
         ]  # [1,H,W]: the benchmark's frame-wise use

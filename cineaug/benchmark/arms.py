@@ -154,7 +154,7 @@ def training_transform(
         <monai.transforms.compose.Compose object at ...>
     """
     spec = arm_spec(arm)
-    return _compose(arm, spec.baseline, spec.share, spec, generator, bank, sim_bank)
+    return _compose(arm, spec, spec.share, generator, bank, sim_bank)
 
 
 def added_transform(
@@ -166,21 +166,20 @@ def added_transform(
     """For an ``@+share`` arm, the transform of the synthetic samples added to each batch (every
     sample replaced); None for other arms. Arguments as :func:`training_transform`."""
     spec = arm_spec(arm)
-    return _compose(arm, spec.baseline, 1.0, spec, generator, bank, sim_bank) if spec.added else None
+    return _compose(arm, spec, 1.0, generator, bank, sim_bank) if spec.added else None
 
 
 def _compose(
     arm: str,
-    base: str,
-    share: float,
     spec: ArmSpec,
+    share: float,
     generator: nn.Module | None,
     bank: str | os.PathLike | SyntheticBank | None,
     sim_bank: str | os.PathLike | SyntheticBank | None,
 ) -> Compose:
     steps = [RandFramed(("image", "label"))]
     if spec.labels is None or share == 0:
-        return Compose([*steps, baseline(base)])
+        return Compose([*steps, baseline(spec.baseline)])
     if spec.labels == "generator":
         if generator is None and bank is None:
             raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
@@ -194,5 +193,5 @@ def _compose(
     steps.append(
         SyntheticCycleAugmenterd(keys=("image", "label"), prob=share, appearance=spec.appearance, **source)
     )
-    steps.append(baseline(base))
+    steps.append(baseline(spec.baseline))
     return Compose(steps)
