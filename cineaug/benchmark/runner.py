@@ -229,17 +229,17 @@ def run_benchmark(
                     if (arm, size, seed) in done:
                         bar.update()
                         continue
+                    spec = arm_spec(arm)
                     model, seconds = train_model(
                         samples,
                         training_transform(arm, generator, bank, sim_bank),
                         protocol,
                         seed,
                         added=added_transform(arm, generator, bank, sim_bank),
-                        n_added=round(arm_spec(arm).added * protocol.batch_size),
+                        n_added=round(spec.added * protocol.batch_size),
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
-                    spec = arm_spec(arm)
                     row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added}
                     row.update(score(pred, frames))
                     row.update(
