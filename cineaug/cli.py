@@ -167,11 +167,12 @@ def export_bundle_command(
 
 
 def _register_training_commands() -> None:
-    from .training.cli import evaluate_command, sample_command, train_command
+    from .training.cli import evaluate_command, render_command, sample_command, train_command
 
     app.command("train")(train_command)
     app.command("sample")(sample_command)
     app.command("evaluate")(evaluate_command)
+    app.command("render")(render_command)
 
 
 def _register_benchmark_commands() -> None:

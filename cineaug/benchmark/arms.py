@@ -16,7 +16,8 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
 - the synthetic part names a label source and an appearance: ``synthetic`` (the generator's cycles as
   they are), ``gmm`` (the generator's label cycles, randomly rendered), ``sim`` (simulator cycles as
   they are), ``sim-gmm`` (simulator label cycles, randomly rendered), ``own-gmm`` (the training
-  sample's own labels deformed and randomly rendered);
+  sample's own labels deformed and randomly rendered), and ``render``, ``sim-render``, ``own-render``
+  (the same label sources painted by a trained label renderer, :mod:`cineaug.models.renderer`);
 - ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
   then only sets how many samples are drawn, the same for every arm;
 - ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
@@ -43,7 +44,7 @@ class ArmSpec:
     baseline: str
     share: float = 0.0
     labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
-    appearance: str = "source"  # "source" (as the label source renders it) or "gmm"
+    appearance: str = "source"  # "source" (as the label source renders it), "gmm" or "renderer"
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
 
 
@@ -54,6 +55,9 @@ SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
     "sim": ("simulator", "source"),
     "sim-gmm": ("simulator", "gmm"),
     "own-gmm": ("own", "gmm"),
+    "render": ("generator", "renderer"),
+    "sim-render": ("simulator", "renderer"),
+    "own-render": ("own", "renderer"),
 }
 """The synthetic part of an arm name."""
 DEFAULT_SHARE = DEFAULT_PROB
@@ -77,6 +81,10 @@ ARMS: tuple[str, ...] = (
     "sim-gmm-only",
     "own-gmm+nnunet",
     "own-gmm-only",
+    "sim-render+nnunet",
+    "sim-render-only",
+    "own-render+nnunet",
+    "render+nnunet",
 )
 """The named arms, in report order (any ``@share`` variant of a synthetic arm is valid too)."""
 BASELINE_ARMS = ("none", "affine", "photometric", "nnunet")
@@ -131,11 +139,18 @@ def needs_simulator(arm: str) -> bool:
     return arm_spec(arm).labels == "simulator"
 
 
+def needs_renderer(arm: str) -> bool:
+    """Whether the arm paints its labels with a label renderer (``--renderer``)."""
+    return arm_spec(arm).appearance == "renderer"
+
+
 def training_transform(
     arm: str,
     generator: nn.Module | None = None,
     bank: str | os.PathLike | SyntheticBank | None = None,
     sim_bank: str | os.PathLike | SyntheticBank | None = None,
+    renderer: nn.Module | None = None,
+    rendered_sim_bank: str | os.PathLike | SyntheticBank | None = None,
 ) -> Compose:
     """The arm's training transform: cycle sample -> augmented frame sample ``[1,H,W]``.
 
@@ -144,6 +159,10 @@ def training_transform(
         generator: a cycle generator (:func:`cineaug.load_pretrained`), run live by generator arms.
         bank: or a bank of generator cycles sampled earlier (``cineaug sample MODEL --out BANK``).
         sim_bank: simulator cycles for the ``sim`` arms (``cineaug simulate OUT --size 64``).
+        renderer: a label renderer for the ``render`` arms, run live on each synthetic sample.
+        rendered_sim_bank: for ``sim-render``, the simulator cycles rendered ahead by the renderer
+            (:func:`cineaug.training.render_bank.write_rendered_bank`): the same draws, no render
+            cost per sample; used instead of ``renderer`` where given.
 
     Raises:
         ValueError: unknown arm, or an arm whose source was not given.
@@ -154,7 +173,7 @@ def training_transform(
         <monai.transforms.compose.Compose object at ...>
     """
     spec = arm_spec(arm)
-    return _compose(arm, spec, spec.share, generator, bank, sim_bank)
+    return _compose(arm, spec, spec.share, generator, bank, sim_bank, renderer, rendered_sim_bank)
 
 
 def added_transform(
@@ -162,11 +181,15 @@ def added_transform(
     generator: nn.Module | None = None,
     bank: str | os.PathLike | SyntheticBank | None = None,
     sim_bank: str | os.PathLike | SyntheticBank | None = None,
+    renderer: nn.Module | None = None,
+    rendered_sim_bank: str | os.PathLike | SyntheticBank | None = None,
 ) -> Compose | None:
     """For an ``@+share`` arm, the transform of the synthetic samples added to each batch (every
     sample replaced); None for other arms. Arguments as :func:`training_transform`."""
     spec = arm_spec(arm)
-    return _compose(arm, spec, 1.0, generator, bank, sim_bank) if spec.added else None
+    if not spec.added:
+        return None
+    return _compose(arm, spec, 1.0, generator, bank, sim_bank, renderer, rendered_sim_bank)
 
 
 def _compose(
@@ -176,6 +199,8 @@ def _compose(
     generator: nn.Module | None,
     bank: str | os.PathLike | SyntheticBank | None,
     sim_bank: str | os.PathLike | SyntheticBank | None,
+    renderer: nn.Module | None = None,
+    rendered_sim_bank: str | os.PathLike | SyntheticBank | None = None,
 ) -> Compose:
     steps = [RandFramed(("image", "label"))]
     if spec.labels is None or share == 0:
@@ -190,8 +215,16 @@ def _compose(
         source = {"bank": sim_bank}
     else:
         source = {"own_labels": True}
+    appearance: str | nn.Module = spec.appearance
+    if appearance == "renderer":
+        if spec.labels == "simulator" and rendered_sim_bank is not None:
+            source, appearance = {"bank": rendered_sim_bank}, "source"
+        elif renderer is None:
+            raise ValueError(f"arm {arm!r} needs a label renderer (pass --renderer)")
+        else:
+            appearance = renderer
     steps.append(
-        SyntheticCycleAugmenterd(keys=("image", "label"), prob=share, appearance=spec.appearance, **source)
+        SyntheticCycleAugmenterd(keys=("image", "label"), prob=share, appearance=appearance, **source)
     )
     steps.append(baseline(spec.baseline))
     return Compose(steps)

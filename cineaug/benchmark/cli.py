@@ -57,6 +57,17 @@ def benchmark_command(
         Path | None,
         typer.Option("--sim-bank", help="simulator cycles for the sim arms (cineaug simulate OUT --size 64)"),
     ] = None,
+    renderer: Annotated[
+        str | None,
+        typer.Option(help="label renderer for the render arms: a shipped name, model or run folder"),
+    ] = None,
+    renderer_finetune: Annotated[
+        int,
+        typer.Option(
+            help="fine-tune --renderer (a run folder) for this many images per size and seed, "
+            "on that fold's training subjects only (0: use it as it is)"
+        ),
+    ] = 0,
     n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
     steps: Annotated[
         int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
@@ -98,6 +109,8 @@ def benchmark_command(
             bank=bank,
             resume=resume,
             sim_bank=sim_bank,
+            renderer=renderer,
+            renderer_finetune=renderer_finetune,
         )
     except (CineDataError, ValueError) as err:
         fail(err)

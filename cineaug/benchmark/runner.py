@@ -30,7 +30,15 @@ from ..data import CycleDataset
 from ..precision import describe as describe_machine
 from ..transforms import SyntheticBank, SyntheticPool
 from ..viz import save_cycles_gif
-from .arms import ARMS, added_transform, arm_spec, needs_generator, needs_simulator, training_transform
+from .arms import (
+    ARMS,
+    added_transform,
+    arm_spec,
+    needs_generator,
+    needs_renderer,
+    needs_simulator,
+    training_transform,
+)
 from .report import render_report
 from .segmentation import Frames, Protocol, predict, score, scored_frames, train_model
 
@@ -117,6 +125,31 @@ def _synthetic_gif(out: Path, source: SyntheticPool | SyntheticBank, n: int = 8)
     )
 
 
+def _fold_renderer(
+    out: Path,
+    fold: str,
+    renderer: nn.Module | str | os.PathLike,
+    finetune: int,
+    train_data: str | os.PathLike,
+    subjects: list[str],
+    seed: int,
+    threads: int,
+    sim_bank: SyntheticBank | None,
+) -> tuple[nn.Module, SyntheticBank | None]:
+    """The renderer of a fold (fine-tuned on its subjects when ``finetune``) and, with ``sim_bank``,
+    the simulator cycles rendered by it (``out/rendered/<fold or "shared">/``)."""
+    from ..training.render_bank import finetune_renderer, write_rendered_bank
+
+    if finetune:
+        renderer = finetune_renderer(
+            renderer, train_data, subjects, out / "renderers" / fold, finetune, seed, threads
+        )
+    if sim_bank is None:
+        return renderer, None
+    folder = out / "rendered" / (fold if finetune else "shared")
+    return renderer, SyntheticBank(write_rendered_bank(renderer, sim_bank.root, folder, progress=False))
+
+
 def run_benchmark(
     train_data: str | os.PathLike,
     test_data: str | os.PathLike | None,
@@ -131,6 +164,8 @@ def run_benchmark(
     bank: str | os.PathLike | None = None,
     resume: bool = False,
     sim_bank: str | os.PathLike | None = None,
+    renderer: nn.Module | str | os.PathLike | None = None,
+    renderer_finetune: int = 0,
 ) -> Path:
     """Train and score one segmentation model per arm x size x seed; write results and the report.
 
@@ -153,6 +188,13 @@ def run_benchmark(
         resume: keep the runs already in ``out/results.jsonl`` (same steps) and run only the others,
             so that a long benchmark interrupted at any point continues where it stopped.
         sim_bank: simulator cycles for the ``sim`` arms (a cache from ``cineaug simulate``).
+        renderer: a label renderer for the ``render`` arms (a module, a shipped name, a model or run
+            folder). ``sim-render`` arms draw from ``sim_bank`` rendered ahead, once per renderer
+            (``out/rendered/``).
+        renderer_finetune: > 0: for every (size, seed), fine-tune ``renderer`` (then a training run
+            folder) for this many images on exactly that fold's training subjects
+            (``out/renderers/n{size}-s{seed}/``, reused on resume), so the synthetic samples never
+            carry texture from a test subject or from more real data than the segmenter saw.
 
     Returns:
         ``out`` as a Path.
@@ -174,20 +216,29 @@ def run_benchmark(
     if sim_bank is not None:
         sim_bank = SyntheticBank(sim_bank)
     synthetic = generator is not None or bank is not None
+    renderer_source = None if isinstance(renderer, nn.Module) else renderer
+    if renderer_finetune and renderer_source is None:
+        raise ValueError("renderer_finetune needs the renderer's training run folder (renderer=RUN)")
+    if renderer_source is not None and not renderer_finetune:
+        from ..pretrained import load_pretrained
+
+        renderer = load_pretrained(renderer_source)
     run_arms = [
         a
         for a in arms
-        if (synthetic or not needs_generator(a)) and (sim_bank is not None or not needs_simulator(a))
+        if (synthetic or not needs_generator(a))
+        and (sim_bank is not None or not needs_simulator(a))
+        and (renderer is not None or not needs_renderer(a))
     ]
     skipped = [a for a in arms if a not in run_arms]
     if skipped:
         warnings.warn(
             f"skipping the synthetic arms {', '.join(skipped)}: "
-            "their source was not given (--model/--bank, --sim-bank)",
+            "their source was not given (--model/--bank, --sim-bank, --renderer)",
             stacklevel=2,
         )
-    for arm in run_arms:
-        training_transform(arm, generator, bank, sim_bank)  # fail early on an unknown arm
+    for arm in run_arms:  # fail early on an unknown arm
+        training_transform(arm, generator, bank, sim_bank, None if renderer_finetune else renderer)
 
     train_ds = CycleDataset(train_data)
     test_ds = CycleDataset(test_data) if test_data is not None else None
@@ -224,6 +275,15 @@ def run_benchmark(
             for size in sizes:
                 chosen = [str(s) for s in order[:size]]
                 samples = _labelled(_samples(train_ds.subset(chosen)))
+                fold = f"n{size}-s{seed}"
+                todo = [a for a in run_arms if (a, size, seed) not in done]
+                fold_renderer, rendered = None, None
+                if any(needs_renderer(a) for a in todo):
+                    fold_renderer, rendered = _fold_renderer(
+                        out, fold, renderer, renderer_finetune, train_data, chosen, seed, protocol.threads,
+                        sim_bank if any(needs_simulator(a) for a in todo) else None,
+                    )  # fmt: skip
+                sources = (generator, bank, sim_bank, fold_renderer, rendered)
                 for arm in run_arms:
                     bar.set_postfix_str(f"{arm} n={size} seed={seed}")
                     if (arm, size, seed) in done:
@@ -232,10 +292,10 @@ def run_benchmark(
                     spec = arm_spec(arm)
                     model, seconds = train_model(
                         samples,
-                        training_transform(arm, generator, bank, sim_bank),
+                        training_transform(arm, *sources),
                         protocol,
                         seed,
-                        added=added_transform(arm, generator, bank, sim_bank),
+                        added=added_transform(arm, *sources),
                         n_added=round(spec.added * protocol.batch_size),
                     )
                     pred = predict(model, frames.image)
@@ -263,6 +323,8 @@ def run_benchmark(
         "generator": model_name or (type(generator).__name__ if generator is not None else None),
         "bank": None if bank is None else str(bank.root),
         "sim_bank": None if sim_bank is None else str(sim_bank.root),
+        "renderer": None if renderer is None else str(renderer_source or type(renderer).__name__),
+        "renderer_finetune_images": renderer_finetune,
         "machine": describe_machine(),
         "protocol": protocol.to_dict(),
         "wall_seconds": round(time.perf_counter() - start, 1),

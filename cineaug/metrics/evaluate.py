@@ -90,6 +90,35 @@ def evaluate_sets(
     return {k: {"fake": fake[k], "floor": floor[k]} for k in fake}
 
 
+def evaluate_frames(fake: torch.Tensor, real: torch.Tensor, real_other: torch.Tensor) -> dict[str, float]:
+    """Distances of single frames (a renderer's output) to real frames, with the real-vs-real floor.
+
+    Args:
+        fake: ``[N,H,W]`` in [-1, 1].
+        real: ``[M,H,W]`` the reference frames.
+        real_other: ``[M',H,W]`` other real frames (the floor: ``real_other`` against ``real``).
+
+    Returns:
+        ``swd``, ``fid``, ``kid`` of ``fake`` and ``swd_floor``, ``fid_floor``, ``kid_floor``, each on
+        as many frames as the smallest set holds.
+    """
+    enc = _encoder(1)
+    m = min(len(fake), len(real), len(real_other))
+    if m < 2:
+        raise ValueError(
+            f"need at least 2 frames in each set, got {len(fake)}, {len(real)}, {len(real_other)}"
+        )
+    sets = (("f", fake), ("r", real), ("o", real_other))
+    x = {k: torch.as_tensor(v[:m]).float()[:, None] for k, v in sets}  # [m,1,H,W]
+    feats = {k: extract_features(enc, v) for k, v in x.items()}
+    out = {}
+    for name, key in (("", "f"), ("_floor", "o")):
+        out["swd" + name] = float(np.mean(sliced_wasserstein(x[key], x["r"])))
+        out["fid" + name] = fid(feats[key], feats["r"])
+        out["kid" + name] = kid(feats[key], feats["r"])
+    return out
+
+
 def format_report(results: dict[str, dict[str, float]]) -> str:
     """A two-column table: metric, generated value, real-vs-real floor."""
     lines = [f"{'metric':<20}{'generated':>12}{'real floor':>12}"]

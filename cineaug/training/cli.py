@@ -20,7 +20,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 def train_command(
     out: Annotated[Path, typer.Option("--out", help="run folder")],
     preset: Annotated[
-        str, typer.Option(help="progan64, progan128, progan64-small, dcgan64, dcgan128")
+        str,
+        typer.Option(
+            help="progan64, progan128, progan64-small, dcgan64, dcgan128, render64-small (label renderer)"
+        ),
     ] = "progan64",
     data: Annotated[Path | None, typer.Option(help="prepared cache (cineaug prepare / simulate)")] = None,
     simulate: Annotated[bool, typer.Option("--simulate", help="train on fresh simulated subjects")] = False,
@@ -127,9 +130,33 @@ def evaluate_command(
         typer.echo(f"wrote {out}")
 
 
+def render_command(
+    renderer: Annotated[str, typer.Argument(help="label renderer: shipped name, model folder or run folder")],
+    labels: Annotated[
+        Path, typer.Option("--labels", help="cache of fully labelled cycles (cineaug simulate, sample)")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="folder to write (the bank)")],
+    n: Annotated[int | None, typer.Option("--n", help="render the first N cycles (default: all)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the latents")] = 0,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Paint the label cycles of a cache with a label renderer into a bank (dataset.json + cycles/,
+    samples.gif) that SyntheticCycleAugmenterd(bank=OUT) draws from."""
+    from .render_bank import write_rendered_bank
+
+    if (out / "dataset.json").is_file():
+        fail(FileExistsError(f"{out} already holds a bank: choose another folder"))
+    try:
+        write_rendered_bank(renderer, labels, out, seed, n, progress)
+    except (CineDataError, ValueError) as err:
+        fail(err)
+    typer.echo(f"wrote the rendered bank to {out}")
+
+
 app.command("train")(train_command)
 app.command("sample")(sample_command)
 app.command("evaluate")(evaluate_command)
+app.command("render")(render_command)
 
 
 def main() -> None:

@@ -17,12 +17,14 @@ from typing import Any
 class TrainConfig:
     """Everything that defines a training run (images are counted in real images shown to D)."""
 
-    arch: str = "progan"  # "progan" or "dcgan"
+    arch: str = "progan"  # "progan", "dcgan" or "renderer" (label map + z -> frame, cineaug.models.renderer)
     resolution: int = 64  # final side in pixels
     latent_dim: int = 256  # size of z
     fmap_base: int = 8192  # ProGAN channels at resolution r: min(fmap_base // r, fmap_max)
     fmap_max: int = 128  # ProGAN channel cap
     width: int = 64  # DCGAN channels of the last G layer / first D layer
+    n_clusters: int = 4  # renderer: background intensity classes of the tissue map (0 = none)
+    spade_hidden: int = 32  # renderer: channels of each SPADE's shared conv
     loss: str = "ns_r1"  # "ns_r1" (non-saturating + lazy R1), "wgangp" (WGAN-GP + drift), "ns"
     r1_gamma: float = 0.1  # R1 weight (ADA: 0.0002 * res**2 / batch)
     r1_interval: int = 16  # lazy R1: penalty every this many D steps, scaled up accordingly
@@ -61,6 +63,7 @@ class TrainConfig:
     threads: int = 0  # torch.set_num_threads (0 = leave as is)
     init_from: str = ""  # fine-tune: a run folder or training-state JSON whose G, D and EMA start this run
     class_map: tuple[tuple[str, str], ...] = ()  # ((data pathology, source class), ...) with init_from
+    subjects: tuple[str, ...] = ()  # train on these subjects of the cache only (empty = all)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with fields changed (type-checked against the field annotations)."""
@@ -128,6 +131,17 @@ PRESETS: dict[str, TrainConfig] = {
         lr_by_res=((64, 0.001),), ada_images=10_000, conditional=False, channels_last=False, tick_images=400,
         checkpoint_images=2_000,
         snapshot_images=3_000, metrics_images=2_000, metrics_n=32, simulate_subjects=64,
+    ),
+    # The label renderer at 64 px (tissue map + z -> frame), sized like progan64-small so that
+    # pretraining on the simulator and fine-tuning on a few patients take minutes on two CPU cores.
+    # Frames, not cycles: every labelled frame of the data is a training image (ACDC: 2 per slice).
+    "render64-small": TrainConfig(
+        arch="renderer", resolution=64, latent_dim=32, fmap_base=1024, fmap_max=32, spade_hidden=16,
+        r1_gamma=0.1, lr=0.002, lr_by_res=((64, 0.001),), batch=16, start_res=8, stable_images=2_000,
+        fade_images=2_000, total_images=20_000, ema_images=1_000.0, ada_images=20_000,
+        augment="flip,rot90,translate,brightness,contrast", conditional=False, require_full_labels=False,
+        channels_last=False, tick_images=1_000, checkpoint_images=4_000, snapshot_images=5_000,
+        metrics_images=5_000, metrics_n=128, simulate_subjects=64,
     ),
 }  # fmt: skip
 """Named presets; ``cineaug train --preset NAME``."""

@@ -16,6 +16,7 @@ Partial labels and partial cines are handled explicitly:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -56,13 +57,14 @@ class RealCycles:
         conditional: bool = True,
         class_names: tuple[str, ...] | None = None,
         class_map: dict[str, str] | None = None,
+        subjects: Sequence[str] = (),
     ) -> RealCycles:
-        """Load a prepared cache (see :class:`~cineaug.data.CycleDataset`).
+        """Load a prepared cache (see :class:`~cineaug.data.CycleDataset`), of ``subjects`` only when given.
 
         ``class_names`` fixes the conditioning classes (those of a model being fine-tuned); each
         cycle's pathology is first renamed by ``class_map`` and must then be one of them.
         """
-        ds = CycleDataset(root)
+        ds = cache_subset(root, subjects)
         images, labels, paths, annotated, unobserved, unlabelled = [], [], [], set(ALL_CLASSES), 0, 0
         for i in range(len(ds)):
             s = ds[i]
@@ -115,6 +117,17 @@ class RealCycles:
             img = torch.lerp(upsample(lo_img, res), img, alpha)
             probs = torch.lerp(upsample(lo_probs, res), probs, alpha)
         return img, probs, self.classes[idx].to(device)
+
+
+def cache_subset(root: str | os.PathLike, subjects: Sequence[str] = ()) -> CycleDataset:
+    """The cache at ``root``, restricted to ``subjects`` when given (each must be in it)."""
+    ds = CycleDataset(root)
+    if not subjects:
+        return ds
+    missing = sorted(set(subjects) - set(ds.subjects))
+    if missing:
+        raise CineDataError(root, f"subjects {missing} are not in this cache")
+    return ds.subset(list(subjects))
 
 
 def _nothing_usable(n: int, unobserved: int, unlabelled: int) -> str:

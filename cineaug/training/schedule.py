@@ -1,9 +1,10 @@
 """The training schedule as a pure function of the number of real images shown (ProGAN's TrainingSchedule).
 
 ProGAN starts at ``start_res``, trains ``stable_images`` there, then for each doubling fades the new
-block in over ``fade_images`` (alpha 0 -> 1) and trains ``stable_images`` at the new resolution. A DCGAN
-trains at its final resolution throughout. Because the phase depends only on ``images_seen``, a resumed
-run is in exactly the phase it left, and the schedule is tested without training.
+block in over ``fade_images`` (alpha 0 -> 1) and trains ``stable_images`` at the new resolution; the
+label renderer grows the same way. A DCGAN trains at its final resolution throughout. Because the
+phase depends only on ``images_seen``, a resumed run is in exactly the phase it left, and the schedule
+is tested without training.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import TrainConfig
+
+GROWING: tuple[str, ...] = ("progan", "renderer")
+"""Architectures that grow from ``start_res`` (the others train at their final resolution)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ def schedule(cfg: TrainConfig, images_seen: int) -> Phase:
         >>> schedule(cfg, 150)
         Phase(res=8, alpha=0.5, batch=32, lr=0.001, lod=1)
     """
-    if cfg.arch != "progan":
+    if cfg.arch not in GROWING:
         return _phase(cfg, cfg.resolution, 1.0, 0)
     res, lod, left = cfg.start_res, 0, images_seen - cfg.stable_images
     while left >= 0 and res < cfg.resolution:
@@ -56,7 +60,7 @@ def _phase(cfg: TrainConfig, res: int, alpha: float, lod: int) -> Phase:
 
 def images_until_full_resolution(cfg: TrainConfig) -> int:
     """Images after which the final resolution is stable (0 for a DCGAN)."""
-    if cfg.arch != "progan":
+    if cfg.arch not in GROWING:
         return 0
     doublings = (cfg.resolution // cfg.start_res).bit_length() - 1
     return cfg.stable_images + doublings * (cfg.fade_images + cfg.stable_images) - cfg.stable_images

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..models.hub import MODELS, build_model
 from ..precision import autocast, resolve_precision
+from ..transforms.appearance import N_HEART_CLASSES
 from .augment import AdaptiveStrength, augment
 from .config import TrainConfig
 from .distributed import average_gradients, sum_floats
@@ -26,6 +27,7 @@ from .schedule import Phase
 NETWORKS: dict[str, tuple[str, str]] = {
     "progan": ("ProGANGenerator", "ProGANDiscriminator"),
     "dcgan": ("DCGANGenerator", "DCGANDiscriminator"),
+    "renderer": ("LabelRenderer", "RendererDiscriminator"),
 }
 """``TrainConfig.arch`` -> the (G, D) class names in :data:`cineaug.models.MODELS`."""
 
@@ -35,8 +37,9 @@ def network_args(
 ) -> dict[str, Any]:
     """Constructor arguments of a registered class: the fields of ``cfg`` named like one of its
     parameters (``resolution``, ``latent_dim``, ``fmap_base``, ``width``, ...), the data's pathology
-    classes (``class_names``, ``n_classes``) and ``annotated_classes``."""
+    classes (``class_names``, ``n_classes``), ``annotated_classes`` and the renderer's ``n_tissues``."""
     given = {**cfg.to_dict(), "class_names": class_names, "n_classes": len(class_names)}
+    given["n_tissues"] = N_HEART_CLASSES + cfg.n_clusters
     given["annotated_classes"] = annotated
     params = inspect.signature(MODELS[class_name]).parameters
     return {k: v for k, v in given.items() if k in params}

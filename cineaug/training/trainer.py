@@ -39,6 +39,8 @@ from .config import TrainConfig
 from .distributed import DistInfo, broadcast_module, cleanup, init_distributed
 from .finetune import load_initial_weights, source_class_names, source_state
 from .realdata import RealCycles
+from .realframes import RealFrames, simulated_tissue_cycles
+from .render_step import RenderTraining, evaluate_renderer, heart_labels, render_cycles
 from .reporting import RunLog, save_samples, to_cycles, upsample_to
 from .schedule import Phase, schedule
 from .state import (
@@ -106,18 +108,26 @@ class Trainer:
         class_names: tuple[str, ...] | None = None,
     ):
         self.cfg, self.run, self.info, self.progress = cfg, run, info, progress
-        self.reals = RealCycles.from_cache(
-            data_root,
-            cfg.resolution,
-            cfg.require_full_labels,
-            cfg.conditional,
-            class_names,
-            dict(cfg.class_map),
-        )
+        self.renderer = cfg.arch == "renderer"
+        if self.renderer:
+            self.reals = RealFrames.from_cache(data_root, cfg.resolution, cfg.n_clusters, cfg.subjects)
+        else:
+            self.reals = RealCycles.from_cache(
+                data_root,
+                cfg.resolution,
+                cfg.require_full_labels,
+                cfg.conditional,
+                class_names,
+                dict(cfg.class_map),
+                cfg.subjects,
+            )
         n_cls = len(self.reals.class_names)
         freq = torch.bincount(self.reals.classes, minlength=max(n_cls, 1)).float()
         torch.manual_seed(cfg.seed)  # identical initial weights on every process
-        self.gan = GANTraining(cfg, info.device, self.reals.class_names, self.reals.annotated, freq)
+        if self.renderer:
+            self.gan = RenderTraining(cfg, info.device)
+        else:
+            self.gan = GANTraining(cfg, info.device, self.reals.class_names, self.reals.annotated, freq)
         for m in self.gan.modules().values():
             broadcast_module(m)
         self.seen = 0
@@ -125,6 +135,9 @@ class Trainer:
         self.sample_z = torch.randn(cfg.n_samples, cfg.latent_dim, generator=gen)  # [S,Z] fixed for all GIFs
         self.metric_z = torch.randn(cfg.metrics_n, cfg.latent_dim, generator=gen)  # [M,Z]
         self.metric_c = torch.multinomial(freq, cfg.metrics_n, replacement=True, generator=gen)  # [M]
+        if self.renderer:  # render real frames' maps (metrics) and simulated cycles (samples, flicker)
+            self.metric_idx = torch.randperm(len(self.reals), generator=gen)[: cfg.metrics_n]  # [M]
+            self.sample_tissues = simulated_tissue_cycles(cfg.n_samples, cfg.resolution, cfg.n_clusters)
         spacing = read_index(data_root).get("spacing", {}).get("prepared_mm", {})
         self.spacing_mm = spacing.get("mean", 1.0) * _first_res(data_root) / cfg.resolution
 
@@ -164,11 +177,21 @@ class Trainer:
         extra = {"images_seen": self.seen, "phase": vars(phase), "spacing_mm": self.spacing_mm,
                  "training": self.cfg.to_dict()}  # fmt: skip
         save_pretrained(self.gan.G_ema, self.run / f"snapshot-{self.seen:06d}", extra)
-        c = torch.arange(self.cfg.n_samples) % max(self.gan.n_classes, 1)
-        img, lab = self._generate(self.sample_z, c, phase)
+        if self.renderer:
+            t = self.sample_tissues  # [S,T,R,R]
+            img = render_cycles(self.gan.G_ema, t, self.sample_z, self.reals.n_tissues, phase).numpy()
+            lab = heart_labels(t).numpy()
+        else:
+            c = torch.arange(self.cfg.n_samples) % max(self.gan.n_classes, 1)
+            img, lab = self._generate(self.sample_z, c, phase)
         save_samples(self.run, self.seen, img, lab)
 
     def evaluate(self, phase: Phase) -> dict[str, float]:
+        if self.renderer:
+            z = self.metric_z[: len(self.metric_idx)]
+            return evaluate_renderer(
+                self.gan.G_ema, self.reals, self.metric_idx, z, self.sample_tissues, phase
+            )
         img, lab = self._generate(self.metric_z, self.metric_c, phase)
         r = self.reals
         res = evaluate_sets(
@@ -283,7 +306,8 @@ def train(
                 r = trainer.reals
                 atomic_write_json(options, {
                     "config": cfg.to_dict(), "data": str(data_root), "simulate": simulate,
-                    "world": info.world, "cycles": len(r), "dropped_partially_labelled": r.dropped,
+                    "world": info.world, ("frames" if trainer.renderer else "cycles"): len(r),
+                    "dropped_partially_labelled": r.dropped,
                     "class_names": list(r.class_names), "annotated_classes": list(r.annotated),
                     "cineaug_version": __version__, "precision": trainer.gan.precision,
                     "machine": describe_machine(),

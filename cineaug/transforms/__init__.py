@@ -6,6 +6,7 @@ from .baselines import BASELINES, baseline
 from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
 from .pool import SyntheticPool
+from .rendered import RenderedAppearance
 from .synthetic import (
     SyntheticCycleAugmenter,
     SyntheticCycleAugmenterD,
@@ -18,6 +19,7 @@ __all__ = [
     "LabeledFramesd",
     "RandCycleAppearance",
     "RandFramed",
+    "RenderedAppearance",
     "SyntheticBank",
     "SyntheticCycleAugmenter",
     "SyntheticCycleAugmenterD",

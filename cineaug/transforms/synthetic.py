@@ -29,6 +29,7 @@ from torch import nn
 from ..types import LV, LabelSource
 from .appearance import RandCycleAppearance, tissue_map
 from .bank import SyntheticBank, cycle_source
+from .rendered import RenderedAppearance
 
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
@@ -97,9 +98,11 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             ``appearance="gmm"`` only the labels and the background's shapes survive.
         appearance: ``"source"`` keeps the source's image; ``"gmm"`` renders the label cycle with a
             random appearance (:class:`~cineaug.transforms.appearance.RandCycleAppearance`, or pass
-            one configured).
+            one configured); a trained label renderer
+            (:class:`~cineaug.models.renderer.LabelRenderer`, or a
+            :class:`~cineaug.transforms.rendered.RenderedAppearance`) paints it with real texture.
         n_clusters: background intensity classes painted by ``"gmm"``
-            (:func:`~cineaug.transforms.appearance.tissue_map`).
+            (:func:`~cineaug.transforms.appearance.tissue_map`); a renderer sets its own.
     """
 
     backend = [TransformBackends.TORCH]
@@ -113,7 +116,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         precision: str = "auto",
         bank: str | os.PathLike | SyntheticBank | None = None,
         own_labels: bool = False,
-        appearance: str | RandCycleAppearance = "source",
+        appearance: str | RandCycleAppearance | RenderedAppearance | nn.Module = "source",
         n_clusters: int = 4,
     ):
         RandomizableTransform.__init__(self, prob)
@@ -123,12 +126,15 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         self.deform = own_deformation() if own_labels else None
         if isinstance(appearance, str) and appearance not in APPEARANCES:
             raise ValueError(
-                f"appearance must be one of {APPEARANCES} or a RandCycleAppearance; got {appearance!r}"
+                f"appearance must be one of {APPEARANCES}, a RandCycleAppearance or a label renderer; "
+                f"got {appearance!r}"
             )
+        if isinstance(appearance, nn.Module):
+            appearance = RenderedAppearance(appearance)
         self.render = (
             RandCycleAppearance() if appearance == "gmm" else (None if appearance == "source" else appearance)
         )
-        self.n_clusters = n_clusters
+        self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
         self._class: int | None = None
         self._frame = 0
@@ -253,7 +259,7 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         allow_missing_keys: bool = False,
         bank: str | os.PathLike | SyntheticBank | None = None,
         own_labels: bool = False,
-        appearance: str | RandCycleAppearance = "source",
+        appearance: str | RandCycleAppearance | RenderedAppearance | nn.Module = "source",
         n_clusters: int = 4,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)

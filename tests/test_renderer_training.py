@@ -1,0 +1,152 @@
+"""Training and using the label renderer (issue #14): real frames, the step, runs, banks, arms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cineaug import CacheWriter
+from cineaug.benchmark import arm_spec, run_benchmark, training_transform
+from cineaug.data import CycleDataset
+from cineaug.errors import CineDataError
+from cineaug.models import LabelRenderer
+from cineaug.pretrained import load_pretrained
+from cineaug.training import PRESETS, train
+from cineaug.training.realframes import RealFrames
+from cineaug.training.render_bank import write_rendered_bank
+from cineaug.training.render_step import RenderTraining
+from cineaug.training.schedule import schedule
+from cineaug.transforms import RenderedAppearance, SyntheticBank, tissue_map
+from tests.test_benchmark import PROTOCOL, disk_cycle
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """Four subjects: three fully labelled 20-frame cycles and one key-frame cycle (2 frames)."""
+    root = tmp_path_factory.mktemp("frames") / "cache"
+    with CacheWriter(root, source="test") as w:
+        for i in range(3):
+            w.add(disk_cycle(f"s{i}", seed=i))
+        w.add(disk_cycle("key", seed=9, sunnybrook=True))
+    return root
+
+
+def _tiny_cfg(**kw):
+    base = dict(resolution=SIZE, fmap_base=128, fmap_max=8, latent_dim=8, spade_hidden=4, batch=4,
+                start_res=16, stable_images=16, fade_images=16, total_images=64, tick_images=32,
+                checkpoint_images=32, snapshot_images=64, metrics_images=64, metrics_n=8, n_samples=2,
+                threads=1)  # fmt: skip
+    return PRESETS["render64-small"].replace(**{**base, **kw})
+
+
+def test_real_frames_keep_observed_labelled_frames_with_their_tissues(cache: Path) -> None:
+    frames = RealFrames.from_cache(cache, SIZE, n_clusters=3)
+    assert len(frames) == 3 * 20 + 2  # every frame of the full cycles, the two labelled key frames
+    assert frames.images.shape == (62, SIZE, SIZE) and frames.n_tissues == 7
+    assert int(frames.tissues.max()) < 7 and set(frames.subjects) == {"s0", "s1", "s2", "key"}
+    ds = CycleDataset(cache)
+    s = ds[0]
+    expected = tissue_map(s["image"], s["label"], 3)
+    assert np.array_equal(frames.tissues[:20].numpy(), expected)  # the cycle's own tissue map
+    only = RealFrames.from_cache(cache, 16, n_clusters=0, subjects=("key",))
+    assert len(only) == 2 and only.images.shape[-1] == 16 and only.n_tissues == 4
+    with pytest.raises(CineDataError, match="nobody"):
+        RealFrames.from_cache(cache, SIZE, subjects=("nobody",))
+
+
+def test_reals_and_fakes_are_pooled_and_faded_alike(cache: Path) -> None:
+    cfg = _tiny_cfg()
+    frames = RealFrames.from_cache(cache, SIZE, cfg.n_clusters)
+    torch.manual_seed(0)
+    training = RenderTraining(cfg, torch.device("cpu"))
+    phase = schedule(cfg, 24)  # fading 32 px in
+    assert phase.res == 32 and 0 < phase.alpha < 1
+    img, pooled, full = frames.batch(torch.arange(4), phase.res, phase.alpha, torch.device("cpu"))
+    assert img.shape == (4, 1, 32, 32) and pooled.shape == (4, 1, 8, 32, 32) and full.shape == (4, 8, 32, 32)
+    training._tissues = full
+    f_img, f_pooled, _ = training.generate(training.G, 4, phase)
+    assert f_img.shape == img.shape and torch.equal(f_pooled, pooled)  # D sees the same maps
+    stats = training.step((img, pooled, full), phase, 0)
+    assert np.isfinite(stats["loss_d"]) and np.isfinite(stats["loss_g"])
+
+
+def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects(
+    cache: Path, tmp_path: Path
+) -> None:
+    run = train(_tiny_cfg(), tmp_path / "run", data=cache, progress=False)
+    options = json.loads((run / "options.json").read_text())
+    assert options["frames"] == 62 and options["config"]["arch"] == "renderer"
+    g = load_pretrained(run)
+    assert isinstance(g, LabelRenderer) and g.n_tissues == 8
+    assert (run / "samples-000064.gif").is_file()
+    metrics = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines() if '"metrics"' in x]
+    for key in ("fid", "fid_floor", "swd", "l1", "temporal_diff", "temporal_jitter"):
+        assert np.isfinite(metrics[-1][key]), key
+    assert metrics[-1]["l1"] < metrics[0]["l1"]  # a few steps already move renders towards the frames
+
+    from cineaug.training.render_bank import finetune_renderer
+
+    tuned = finetune_renderer(run, cache, ["key"], tmp_path / "tuned", images=16, threads=1)
+    assert isinstance(tuned, LabelRenderer)
+    tuned_opts = json.loads((tmp_path / "tuned" / "options.json").read_text())
+    assert tuned_opts["frames"] == 2 and tuned_opts["config"]["subjects"] == ["key"]
+    assert not torch.equal(tuned.to_image["32"].weight, g.to_image["32"].weight)
+
+
+def _renderer() -> LabelRenderer:
+    torch.manual_seed(0)
+    return LabelRenderer(resolution=SIZE, n_tissues=8, latent_dim=8, fmap_base=128, fmap_max=8, spade_hidden=4)
+
+
+def test_rendered_appearance_is_seeded_steady_over_frames_and_checks_its_tissues() -> None:
+    tissue = np.zeros((3, SIZE, SIZE), int)
+    tissue[:, 8:20, 8:20] = 3
+    tissue[2, 8:20, 8:24] = 2  # the last frame moves
+    a, b = RenderedAppearance(_renderer(), seed=1), RenderedAppearance(_renderer(), seed=1)
+    x, y = a(tissue), b(tissue)
+    assert x.shape == (3, SIZE, SIZE) and torch.equal(x, y)  # same seed, same render
+    assert torch.equal(x[0], x[1]) and not torch.equal(x[1], x[2])  # changes only where anatomy moves
+    assert not torch.equal(a(tissue), x)  # next cycle, next latent
+    with pytest.raises(ValueError, match="n_clusters=4"):
+        a(np.full((1, SIZE, SIZE), 9))
+
+
+def test_rendered_bank_keeps_the_source_labels_and_paints_new_images(cache: Path, tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    with CacheWriter(full, source="test") as w:
+        for i in range(3):
+            w.add(disk_cycle(f"f{i}", seed=i))
+    out = write_rendered_bank(_renderer(), full, tmp_path / "bank", progress=False)
+    bank, src = SyntheticBank(out), CycleDataset(full)
+    assert len(bank) == 3 and (out / "samples.gif").is_file()
+    image, label = bank.read(1)
+    assert torch.equal(label, src[1]["label"]) and not torch.allclose(image, src[1]["image"])
+    with pytest.raises(CineDataError, match="fully labelled"):
+        write_rendered_bank(_renderer(), cache, tmp_path / "bank2", progress=False)  # key frames only
+
+
+def test_render_arms_parse_need_a_renderer_and_run(cache: Path, tmp_path: Path) -> None:
+    assert arm_spec("sim-render+nnunet@0.1").appearance == "renderer"
+    assert arm_spec("own-render-only").labels == "own"
+    with pytest.raises(ValueError, match="--renderer"):
+        training_transform("own-render+nnunet")
+    tf = training_transform("own-render-only", renderer=_renderer())
+    tf.set_random_state(0)
+    out = tf(CycleDataset(cache)[0])
+    assert out["synthetic"] and out["image"].shape == (1, SIZE, SIZE)
+    full = tmp_path / "sim"
+    with CacheWriter(full, source="test") as w:
+        for i in range(2):
+            w.add(disk_cycle(f"f{i}", seed=i))
+    arms = ["none", "own-render-only", "sim-render-only"]
+    res = run_benchmark(cache, None, arms, [2], [0], tmp_path / "b", renderer=_renderer(), sim_bank=full,
+                        progress=False, protocol=PROTOCOL)  # fmt: skip
+    rows = [json.loads(x) for x in (res / "results.jsonl").read_text().splitlines()]
+    assert [r["arm"] for r in rows] == arms
+    assert len(SyntheticBank(res / "rendered" / "shared")) == 2  # sim-render drew from the rendered bank
