@@ -48,6 +48,19 @@ def test_tissue_map_keeps_heart_labels_and_splits_the_background_by_brightness()
     assert np.array_equal(tissue_map(image, label, n_clusters=0), label.astype(np.int64))
 
 
+def test_background_tissues_stay_put_over_frames_despite_noise() -> None:
+    rng = np.random.default_rng(0)
+    ramp = np.tile(np.linspace(-1, 1, 32, dtype=np.float32), (32, 1))  # [H,W] brightness classes
+    image = ramp + rng.normal(0, 0.2, (6, 32, 32)).astype(np.float32)  # independent noise per frame
+    label = np.zeros((6, 32, 32), np.uint8)
+    for t in range(6):
+        label[t, 10 : 14 + t, 10:20] = LV  # only the heart moves
+    tissue = tissue_map(image, label, n_clusters=4)
+    still = (label == 0).all(0)  # background in every frame
+    assert (tissue[:, still] == tissue[0, still]).all()  # per-frame noise flips no pixel's tissue
+    assert len(np.unique(tissue[0, still])) == 4
+
+
 def test_rendering_is_seeded_bounded_and_shared_by_the_frames_of_a_cycle() -> None:
     cycle, full = disk_cycle(t=4, size=32, labeled=(0,))
     tissue = tissue_map(cycle.image, full, n_clusters=2)

@@ -101,7 +101,9 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
 
 def _renderer() -> LabelRenderer:
     torch.manual_seed(0)
-    return LabelRenderer(resolution=SIZE, n_tissues=8, latent_dim=8, fmap_base=128, fmap_max=8, spade_hidden=4)
+    return LabelRenderer(
+        resolution=SIZE, n_tissues=8, latent_dim=8, fmap_base=128, fmap_max=8, spade_hidden=4
+    )
 
 
 def test_rendered_appearance_is_seeded_steady_over_frames_and_checks_its_tissues() -> None:

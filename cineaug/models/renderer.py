@@ -8,10 +8,12 @@ learning rate, minibatch stddev in the discriminator.
 
 **Label injection: SPADE** (Park et al. CVPR 2019) at every resolution. After each conv the features
 are pixel-normalised (ProGAN's normaliser) and then modulated per pixel, ``x * (1 + gamma(s)) +
-beta(s)``, with ``gamma``/``beta`` computed by a small conv net from the tissue map ``s`` resized to
-that resolution. Concatenating labels to the input only would let normalisation wash them out in the
-deeper layers (SPADE's argument); modulation after every normalisation keeps the layout exact at
-every scale, at the cost of two 3x3 convs per block.
+beta(s)``, with ``gamma``/``beta`` computed by a small conv net from the tissue map ``s`` box-filtered
+to that resolution (tissue proportions: a pixel that changes tissue between two frames moves a
+coarse map by a fraction, where nearest sampling flipped whole cells and made cycles flicker).
+Concatenating labels to the input only would let normalisation wash them out in the deeper layers
+(SPADE's argument); modulation after every normalisation keeps the layout exact at every scale, at
+the cost of two 3x3 convs per block.
 
 **Frame-wise, cycle-consistent.** Real data hold labelled frames (ACDC: two per slice), so the
 networks see one frame ``[N,1,H,W]`` with its tissue map ``[N,C,H,W]`` (C = 4 heart classes +
@@ -45,7 +47,8 @@ class SPADE(nn.Module):
         self.beta = EqualizedConv2d(hidden, channels, 3, padding=1, gain=1.0)
 
     def forward(self, x: torch.Tensor, tissues: torch.Tensor) -> torch.Tensor:
-        s = F.interpolate(tissues, size=x.shape[-2:], mode="nearest")  # [N,C,r,r]
+        mode = "area" if tissues.shape[-1] > x.shape[-1] else "nearest"
+        s = F.interpolate(tissues, size=x.shape[-2:], mode=mode)  # [N,C,r,r] tissue proportions
         h = F.leaky_relu(self.shared(s), 0.2)  # [N,hidden,r,r]
         return self.norm(x) * (1 + self.gamma(h)) + self.beta(h)
 

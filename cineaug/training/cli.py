@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from ..cli_utils import fail
@@ -91,10 +92,14 @@ def _formats(text: str) -> tuple[str, ...]:
 
 def evaluate_command(
     source: Annotated[
-        str, typer.Argument(help="shipped model name, model folder or run folder (newest snapshot)")
+        str,
+        typer.Argument(
+            help="shipped model name, model folder or run folder (newest snapshot); or a bank of "
+            "cycles (cineaug sample / render / simulate) to evaluate as they are"
+        ),
     ],
     data: Annotated[Path, typer.Option("--data", help="prepared cache of real cycles")],
-    n: Annotated[int, typer.Option("--n", help="generated cycles")] = 128,
+    n: Annotated[int, typer.Option("--n", help="generated cycles (the first N of a bank)")] = 128,
     seed: Annotated[int, typer.Option(help="seed")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="also write the results as JSON here")] = None,
     pathology: Annotated[
@@ -102,23 +107,31 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Print each metric beside its real-vs-real floor (SWD, FID/KID, MS-SSIM, motion, physiology)."""
+    from ..data import CycleDataset
     from ..metrics.evaluate import evaluate_sets, format_report
     from ..pretrained import load_pretrained
     from .realdata import RealCycles
     from .sample import draw_cycles
 
     try:
-        g = load_pretrained(source)
-        reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
-        images, labels, classes = draw_cycles(g, n, pathology, seed)
+        if (Path(source) / "dataset.json").is_file():  # a bank: its cycles against the reals, unconditioned
+            side = int(CycleDataset(source, verify=False).cycle(0).image.shape[-1])
+            bank = RealCycles.from_cache(source, side, conditional=False)
+            reals = RealCycles.from_cache(data, side, conditional=False)
+            images, labels = bank.images[:n].numpy(), bank.labels[:n].numpy()
+            classes, real_cls = np.zeros(len(images), int), np.zeros(len(reals), int)
+        else:
+            g = load_pretrained(source)
+            reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
+            images, labels, classes = draw_cycles(g, n, pathology, seed)
+            names = list(g.class_names)
+            real_cls = [
+                names.index(reals.class_names[c]) if names and reals.class_names else 0 for c in reals.classes
+            ]
+            if pathology is not None:  # e.g. a model fine-tuned on one class of another data set
+                real_cls = [int(classes[0])] * len(real_cls)
     except (CineDataError, ValueError) as err:
         fail(err)
-    names = list(g.class_names)
-    real_cls = [
-        names.index(reals.class_names[c]) if names and reals.class_names else 0 for c in reals.classes
-    ]
-    if pathology is not None:  # e.g. a model fine-tuned on one class of another data set
-        real_cls = [int(classes[0])] * len(real_cls)
     results = evaluate_sets(
         images, labels, reals.images.numpy(), reals.labels.numpy(), classes, real_cls, seed
     )

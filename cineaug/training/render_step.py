@@ -111,7 +111,8 @@ def evaluate_renderer(
 
     Returns:
         ``swd``/``fid``/``kid`` (renders vs the real frames, with ``*_floor`` other real frames vs
-        them; left out when fewer than 2 other frames exist), ``l1`` (a render vs the real frame of the same map), and the rendered cycles'
+        them; left out when fewer than 2 other frames exist), ``l1`` (a render vs the real frame of
+        the same map), and the rendered cycles'
         ``temporal_diff`` and ``temporal_jitter`` (:func:`~cineaug.metrics.cine.temporal_stats`).
     """
     dev = next(g.parameters()).device

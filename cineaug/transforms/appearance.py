@@ -45,8 +45,9 @@ def tissue_map(
 
     Returns:
         ``[T,H,W]`` int64: 1-3 where the label has a heart class, ``4 + k`` for background pixels of
-        intensity class ``k`` (quantiles of the lightly blurred image over the cycle's acquired
-        frames, so one grey value maps to the same tissue in every frame), 0 when ``n_clusters`` is 0.
+        intensity class ``k``: quantiles of the cycle's mean image (lightly blurred, over its acquired
+        frames), so a background pixel keeps its tissue in every frame and only the heart moves
+        (per-frame noise no longer flips pixels between classes); 0 when ``n_clusters`` is 0.
     """
     label = np.asarray(label).astype(np.int64)
     tissue = label.copy()
@@ -55,11 +56,15 @@ def tissue_map(
         return tissue
     smooth = gaussian(np.asarray(image, dtype=np.float32), sigma=(0, 1, 1), preserve_range=True)
     acquired = smooth.reshape(len(smooth), -1).std(1) > 0  # [T]: frames never acquired are constant
-    pool = smooth[acquired][background[acquired]]
+    if not acquired.any():
+        return tissue
+    steady = smooth[acquired].mean(0)  # [H,W]: noise and motion averaged out
+    pool = steady[background[acquired].all(0)]
     if pool.size == 0:
         return tissue
     edges = np.quantile(pool, np.linspace(0, 1, n_clusters + 1)[1:-1])
-    tissue[background] = N_HEART_CLASSES + np.digitize(smooth[background], edges)
+    clusters = np.broadcast_to(N_HEART_CLASSES + np.digitize(steady, edges), tissue.shape)  # [T,H,W]
+    tissue[background] = clusters[background]
     return tissue
 
 
