@@ -47,6 +47,7 @@ META = "benchmark.json"
 PREDICTIONS = "predictions"
 SYNTHETIC_GIF = "synthetic_cycles.gif"
 N_EXAMPLES = 4  # test frames kept per run for the report's montage
+RENDERED_CYCLES = 250  # simulator cycles a renderer paints per fold (5000 frames: more than a run draws)
 
 
 def _samples(ds: CycleDataset) -> list[dict[str, Any]]:
@@ -137,7 +138,8 @@ def _fold_renderer(
     sim_bank: SyntheticBank | None,
 ) -> tuple[nn.Module, SyntheticBank | None]:
     """The renderer of a fold (fine-tuned on its subjects when ``finetune``) and, with ``sim_bank``,
-    the simulator cycles rendered by it (``out/rendered/<fold or "shared">/``)."""
+    the first :data:`RENDERED_CYCLES` simulator cycles rendered by it
+    (``out/rendered/<fold or "shared">/``)."""
     from ..training.render_bank import finetune_renderer, write_rendered_bank
 
     if finetune:
@@ -147,7 +149,8 @@ def _fold_renderer(
     if sim_bank is None:
         return renderer, None
     folder = out / "rendered" / (fold if finetune else "shared")
-    return renderer, SyntheticBank(write_rendered_bank(renderer, sim_bank.root, folder, progress=False))
+    bank = write_rendered_bank(renderer, sim_bank.root, folder, n=RENDERED_CYCLES, progress=False)
+    return renderer, SyntheticBank(bank)
 
 
 def run_benchmark(
