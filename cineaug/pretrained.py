@@ -150,6 +150,7 @@ def package_model(
     n_samples: int = 8,
     seed: int = 0,
     pathologies: Sequence[str] | None = None,
+    samples_gif: str | os.PathLike | None = None,
 ) -> Path:
     """Make a shipped model folder from a training snapshot.
 
@@ -161,6 +162,8 @@ def package_model(
         out: the model folder to write, e.g. ``pretrained/progan-sim-64``.
         card: the model card's Markdown.
         pathologies: classes drawn in turn for ``samples.gif`` (default: all the model's classes).
+        samples_gif: copy this GIF as ``samples.gif`` instead of drawing one (a label renderer draws
+            nothing alone: give it the GIF of a bank it rendered, ``cineaug render``).
     """
     from .transforms.pool import SyntheticPool
     from .viz import save_cycles_gif
@@ -173,6 +176,10 @@ def package_model(
     atomic_write_json(out / CONFIG_NAME, config)
     shutil.copy(snapshot / WEIGHTS_NAME, out / WEIGHTS_NAME)
     (out / "MODEL_CARD.md").write_text(card)
+    if samples_gif is not None:
+        shutil.copy(samples_gif, out / "samples.gif")
+        write_manifest(out)
+        return out
     pool = SyntheticPool(from_pretrained(out), batch_size=max(1, n_samples), seed=seed)
     drawn = [pool.class_index(p) for p in pathologies] if pathologies else list(range(pool.n_classes))
     if None in drawn:

@@ -152,3 +152,22 @@ def test_render_arms_parse_need_a_renderer_and_run(cache: Path, tmp_path: Path) 
     rows = [json.loads(x) for x in (res / "results.jsonl").read_text().splitlines()]
     assert [r["arm"] for r in rows] == arms
     assert len(SyntheticBank(res / "rendered" / "shared")) == 2  # sim-render drew from the rendered bank
+
+
+def test_a_model_folder_with_its_discriminator_fine_tunes_like_a_run(cache: Path, tmp_path: Path) -> None:
+    from cineaug.pretrained import package_model
+    from cineaug.training.finetune import export_discriminator, finetune_config
+
+    run = train(_tiny_cfg(), tmp_path / "run", data=cache, progress=False)
+    bank = write_rendered_bank(run, cache, tmp_path / "bank", n=2, progress=False)
+    folder = package_model(
+        run / "snapshot-000064", tmp_path / "model", "# card\n", samples_gif=bank / "samples.gif"
+    )
+    with pytest.raises(CineDataError, match="without its discriminator"):
+        finetune_config(folder)
+    export_discriminator(run, folder)
+    cfg = finetune_config(folder, total_images=8, subjects=("s0",), checkpoint_images=8, snapshot_images=8)
+    assert cfg.arch == "renderer" and cfg.start_res == SIZE
+    tuned = train(cfg, tmp_path / "tuned", data=cache, progress=False)
+    before, after = load_pretrained(folder), load_pretrained(tuned)
+    assert not torch.equal(before.to_image["32"].weight, after.to_image["32"].weight)

@@ -1,9 +1,11 @@
 """Fine-tuning: start a run from the weights of another run (``init_from``, ``class_map``).
 
-G, D and the EMA generator are loaded from the newest training state of the source run; the
-optimizers, the image count and the ADA strength start afresh. The networks keep the source's
-pathology classes, onto which the data's pathology names are mapped (e.g. Sunnybrook ``HF-I`` ->
-ACDC ``MINF``), so a fine-tuned generator is conditioned like the one it came from.
+G, D and the EMA generator are loaded from the newest training state of the source run, or from a
+model folder shipped with its discriminator (``--init-from render-sim-64``: G and the EMA generator
+from its EMA weights); the optimizers, the image count and the ADA strength start afresh. The
+networks keep the source's pathology classes, onto which the data's pathology names are mapped
+(e.g. Sunnybrook ``HF-I`` -> ACDC ``MINF``), so a fine-tuned generator is conditioned like the one
+it came from.
 """
 
 from __future__ import annotations
@@ -11,30 +13,72 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
 from torch import nn
 
+from ..atomic import atomic_write_bytes, atomic_write_json
 from ..errors import CineDataError
+from ..models.hub import CONFIG_NAME, WEIGHTS_NAME, read_config, state_to_cpu
+from ..pretrained import available, resolve
 from .config import TrainConfig
 from .state import latest_training_state, load_modules, load_training_state
 
 OPTIONS = "options.json"
+D_CONFIG, D_WEIGHTS = "discriminator.json", "discriminator.safetensors"
+"""A model folder that can be fine-tuned ships its discriminator beside the generator."""
 
 
 def source_state(init_from: str | Path) -> Path:
-    """The training-state JSON named by ``init_from``: a run folder (its newest state) or the JSON itself."""
+    """What ``init_from`` names: a run folder (its newest training-state JSON), a training-state JSON,
+    or a model folder shipped with its discriminator (a registry name, e.g. ``render-sim-64``)."""
     path = Path(init_from).expanduser()
-    if path.is_dir():
-        state = latest_training_state(path)
-        if state is None:
-            raise CineDataError(path, "init_from: no complete training state in this run folder")
-        return state
+    if path.is_dir() and latest_training_state(path) is not None:
+        return latest_training_state(path)
     if path.suffix == ".json" and path.is_file():
         return path
-    raise CineDataError(path, "init_from: not a run folder or a training-state .json file")
+    if str(init_from) in available() or (path / CONFIG_NAME).is_file():
+        folder = resolve(init_from)
+        if not (folder / D_CONFIG).is_file():
+            raise CineDataError(folder, "init_from: this model was shipped without its discriminator")
+        return folder
+    if path.is_dir():
+        raise CineDataError(path, "init_from: no complete training state in this run folder")
+    raise CineDataError(
+        path, "init_from: not a run folder, a training-state .json file or a model with its discriminator"
+    )
+
+
+def export_discriminator(run: str | Path, folder: str | Path) -> Path:
+    """Write the newest discriminator of ``run`` beside a model folder's generator
+    (``discriminator.json`` + ``discriminator.safetensors``), so that ``--init-from`` the model
+    fine-tunes G, D and the EMA generator like a run would."""
+    from .step import build_networks
+
+    state = source_state(run)
+    cfg = TrainConfig.from_dict(json.loads((state.parent / OPTIONS).read_text())["config"])
+    tensors, _ = load_training_state(state)
+    _, d = build_networks(cfg)
+    load_modules(tensors, {"D": d})
+    folder = Path(folder)
+    atomic_write_bytes(folder / D_WEIGHTS, st_save(state_to_cpu(d)))
+    atomic_write_json(folder / D_CONFIG, {"class": type(d).__name__, "args": d.config})
+    return folder
+
+
+def _load_model_folder(folder: Path, modules: dict[str, nn.Module]) -> int:
+    """G and G_ema from a model folder's generator, D from its discriminator; the images it had seen."""
+    g_state = st_load((folder / WEIGHTS_NAME).read_bytes())
+    modules["G"].load_state_dict(g_state)
+    modules["G_ema"].load_state_dict(g_state)
+    modules["D"].load_state_dict(st_load((folder / D_WEIGHTS).read_bytes()))
+    return int(read_config(folder).get("images_seen", 0))
 
 
 def source_class_names(state: Path) -> tuple[str, ...]:
     """The pathology classes the source run conditioned on (from its ``options.json``)."""
+    if state.is_dir():  # a model folder
+        return tuple(read_config(state)["args"].get("class_names", ()))
     options = state.parent / OPTIONS
     try:
         return tuple(json.loads(options.read_text())["class_names"])
@@ -45,6 +89,8 @@ def source_class_names(state: Path) -> tuple[str, ...]:
 def load_initial_weights(state: Path, modules: dict[str, nn.Module]) -> int:
     """Load G, D and G_ema from ``state``; returns the images the source had seen."""
     try:
+        if state.is_dir():
+            return _load_model_folder(state, modules)
         tensors, meta = load_training_state(state)
         load_modules(tensors, modules)
     except (ValueError, RuntimeError) as err:
@@ -75,9 +121,10 @@ def finetune_config(init_from: str | Path, **changes) -> TrainConfig:
         >>> cfg = finetune_config("runs/progan-sim-64", class_map=SUNNYBROOK_TO_ACDC)  # doctest: +SKIP
     """
     state = source_state(init_from)
-    options = state.parent / OPTIONS
+    options = state / CONFIG_NAME if state.is_dir() else state.parent / OPTIONS
     try:
-        cfg = TrainConfig.from_dict(json.loads(options.read_text())["config"])
+        saved = json.loads(options.read_text())
+        cfg = TrainConfig.from_dict(saved["training"] if state.is_dir() else saved["config"])
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as err:
         raise CineDataError(
             options, f"init_from: cannot read the source run's configuration ({err})"
