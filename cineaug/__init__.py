@@ -30,6 +30,7 @@ from .types import (
 # they load on first use (PEP 562), so reading data stays quick to import.
 _LAZY = {
     "DCGANGenerator": ".models",
+    "LabelRenderer": ".models",
     "ProGANGenerator": ".models",
     "decode_labels": ".models",
     "from_pretrained": ".models",
@@ -38,6 +39,7 @@ _LAZY = {
     "locate_heart": ".localize",
     "RandCycleAppearance": ".transforms",
     "RandFramed": ".transforms",
+    "RenderedAppearance": ".transforms",
     "SyntheticBank": ".transforms",
     "SyntheticCycleAugmenter": ".transforms",
     "SyntheticCycleAugmenterD": ".transforms",
@@ -63,9 +65,11 @@ def __getattr__(name: str):
 
 __all__ = [
     "DCGANGenerator",
+    "LabelRenderer",
     "ProGANGenerator",
     "RandCycleAppearance",
     "RandFramed",
+    "RenderedAppearance",
     "SyntheticBank",
     "SyntheticCycleAugmenter",
     "SyntheticCycleAugmenterD",
