@@ -93,6 +93,15 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
     from cineaug.training.render_bank import finetune_renderer
 
     tuned = finetune_renderer(run, cache, ["key"], tmp_path / "tuned", images=16, threads=1)
+    full = tmp_path / "sim"
+    with CacheWriter(full, source="test") as w:
+        w.add(disk_cycle("f0", seed=0))
+    res = run_benchmark(cache, None, ["sim-render-only"], [2], [0], tmp_path / "b", renderer=run,
+                        renderer_finetune=8, sim_bank=full, progress=False, protocol=PROTOCOL)  # fmt: skip
+    fold = json.loads((res / "renderers" / "n2-s0" / "options.json").read_text())
+    row = json.loads((res / "results.jsonl").read_text())
+    assert fold["config"]["total_images"] == 8 and fold["config"]["subjects"] == row["subjects"]  # the fold's
+    assert len(SyntheticBank(res / "rendered" / "n2-s0")) == 1
     assert isinstance(tuned, LabelRenderer)
     tuned_opts = json.loads((tmp_path / "tuned" / "options.json").read_text())
     assert tuned_opts["frames"] == 2 and tuned_opts["config"]["subjects"] == ["key"]
@@ -163,7 +172,7 @@ def test_a_model_folder_with_its_discriminator_fine_tunes_like_a_run(cache: Path
     folder = package_model(
         run / "snapshot-000064", tmp_path / "model", "# card\n", samples_gif=bank / "samples.gif"
     )
-    with pytest.raises(CineDataError, match="without its discriminator"):
+    with pytest.raises(CineDataError, match="has no discriminator"):
         finetune_config(folder)
     export_discriminator(run, folder)
     cfg = finetune_config(folder, total_images=8, subjects=("s0",), checkpoint_images=8, snapshot_images=8)

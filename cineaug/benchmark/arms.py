@@ -161,8 +161,8 @@ def training_transform(
         sim_bank: simulator cycles for the ``sim`` arms (``cineaug simulate OUT --size 64``).
         renderer: a label renderer for the ``render`` arms, run live on each synthetic sample.
         rendered_sim_bank: for ``sim-render``, the simulator cycles rendered ahead by the renderer
-            (:func:`cineaug.training.render_bank.write_rendered_bank`): the same draws, no render
-            cost per sample; used instead of ``renderer`` where given.
+            (:func:`cineaug.training.render_bank.write_rendered_bank`, the runner paints 250 cycles):
+            no render cost per sample; used instead of ``renderer`` where given.
 
     Raises:
         ValueError: unknown arm, or an arm whose source was not given.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -143,13 +144,13 @@ def _fold_renderer(
     from ..training.render_bank import finetune_renderer, write_rendered_bank
 
     if finetune:
-        renderer = finetune_renderer(
-            renderer, train_data, subjects, out / "renderers" / fold, finetune, seed, threads
-        )
+        run = out / "renderers" / fold
+        renderer = finetune_renderer(renderer, train_data, subjects, run, finetune, seed, threads)
     if sim_bank is None:
         return renderer, None
     folder = out / "rendered" / (fold if finetune else "shared")
-    bank = write_rendered_bank(renderer, sim_bank.root, folder, n=RENDERED_CYCLES, progress=False)
+    painter = run if finetune else renderer
+    bank = write_rendered_bank(painter, sim_bank.root, folder, n=RENDERED_CYCLES, progress=False)
     return renderer, SyntheticBank(bank)
 
 
@@ -240,8 +241,9 @@ def run_benchmark(
             "their source was not given (--model/--bank, --sim-bank, --renderer)",
             stacklevel=2,
         )
-    for arm in run_arms:  # fail early on an unknown arm
-        training_transform(arm, generator, bank, sim_bank, None if renderer_finetune else renderer)
+    for arm in run_arms:  # fail early on an unknown arm (a fine-tuned renderer exists only per fold)
+        if not (renderer_finetune and needs_renderer(arm)):
+            training_transform(arm, generator, bank, sim_bank, renderer)
 
     train_ds = CycleDataset(train_data)
     test_ds = CycleDataset(test_data) if test_data is not None else None
@@ -262,8 +264,10 @@ def run_benchmark(
     torch.set_flush_denormal(True)
     out.mkdir(parents=True, exist_ok=True)
     done = _finished_runs(out / RESULTS, protocol.steps) if resume else set()
-    if not resume:
+    if not resume:  # a fresh run: no result, fold renderer or rendered bank of an earlier one is kept
         (out / RESULTS).unlink(missing_ok=True)
+        for folder in ("renderers", "rendered"):
+            shutil.rmtree(out / folder, ignore_errors=True)
     if synthetic:
         _synthetic_gif(out, bank if bank is not None else SyntheticPool(generator, batch_size=8))
     bar = tqdm(total=len(run_arms) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")

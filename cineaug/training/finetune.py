@@ -20,7 +20,7 @@ from torch import nn
 from ..atomic import atomic_write_bytes, atomic_write_json
 from ..errors import CineDataError
 from ..models.hub import CONFIG_NAME, WEIGHTS_NAME, read_config, state_to_cpu
-from ..pretrained import available, resolve
+from ..pretrained import MANIFEST, available, resolve, verify_folder
 from .config import TrainConfig
 from .state import latest_training_state, load_modules, load_training_state
 
@@ -39,8 +39,11 @@ def source_state(init_from: str | Path) -> Path:
         return path
     if str(init_from) in available() or (path / CONFIG_NAME).is_file():
         folder = resolve(init_from)
-        if not (folder / D_CONFIG).is_file():
-            raise CineDataError(folder, "init_from: this model was shipped without its discriminator")
+        if not (folder / D_CONFIG).is_file() or not (folder / D_WEIGHTS).is_file():
+            raise CineDataError(
+                folder, "init_from: this model folder has no discriminator (shipped without one; for a "
+                "training snapshot, pass its run folder)",
+            )  # fmt: skip
         return folder
     if path.is_dir():
         raise CineDataError(path, "init_from: no complete training state in this run folder")
@@ -51,23 +54,29 @@ def source_state(init_from: str | Path) -> Path:
 
 def export_discriminator(run: str | Path, folder: str | Path) -> Path:
     """Write the newest discriminator of ``run`` beside a model folder's generator
-    (``discriminator.json`` + ``discriminator.safetensors``), so that ``--init-from`` the model
-    fine-tunes G, D and the EMA generator like a run would."""
+    (``discriminator.json`` + ``discriminator.safetensors``, then the manifest again), so that
+    ``--init-from`` the model fine-tunes G, D and the EMA generator like a run would. Package the
+    run's last snapshot: its generator and this discriminator are then from the same step."""
+    from ..pretrained import write_manifest
     from .step import build_networks
 
     state = source_state(run)
-    cfg = TrainConfig.from_dict(json.loads((state.parent / OPTIONS).read_text())["config"])
+    options = json.loads((state.parent / OPTIONS).read_text())
+    cfg = TrainConfig.from_dict(options["config"])
     tensors, _ = load_training_state(state)
-    _, d = build_networks(cfg)
+    _, d = build_networks(cfg, tuple(options["class_names"]), tuple(options["annotated_classes"]))
     load_modules(tensors, {"D": d})
     folder = Path(folder)
     atomic_write_bytes(folder / D_WEIGHTS, st_save(state_to_cpu(d)))
     atomic_write_json(folder / D_CONFIG, {"class": type(d).__name__, "args": d.config})
+    write_manifest(folder)
     return folder
 
 
 def _load_model_folder(folder: Path, modules: dict[str, nn.Module]) -> int:
     """G and G_ema from a model folder's generator, D from its discriminator; the images it had seen."""
+    if (folder / MANIFEST).is_file():
+        verify_folder(folder)
     g_state = st_load((folder / WEIGHTS_NAME).read_bytes())
     modules["G"].load_state_dict(g_state)
     modules["G_ema"].load_state_dict(g_state)
@@ -93,7 +102,7 @@ def load_initial_weights(state: Path, modules: dict[str, nn.Module]) -> int:
             return _load_model_folder(state, modules)
         tensors, meta = load_training_state(state)
         load_modules(tensors, modules)
-    except (ValueError, RuntimeError) as err:
+    except (ValueError, RuntimeError, OSError) as err:
         raise CineDataError(
             state, f"init_from: the networks do not match this run's configuration "
             f"(use the source run's arch, resolution, latent_dim, fmap_base, fmap_max): {err}",
@@ -129,6 +138,6 @@ def finetune_config(init_from: str | Path, **changes) -> TrainConfig:
         raise CineDataError(
             options, f"init_from: cannot read the source run's configuration ({err})"
         ) from err
-    base = dict(init_from=str(init_from), start_res=cfg.resolution, total_images=20_000,
+    base = dict(init_from=str(init_from), start_res=cfg.resolution, total_images=20_000, subjects=(),
                 checkpoint_images=5_000, snapshot_images=5_000, metrics_images=10_000)  # fmt: skip
     return cfg.replace(**{**base, **changes})

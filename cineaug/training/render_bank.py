@@ -45,7 +45,8 @@ def write_rendered_bank(
     Args:
         renderer: a label renderer, or a shipped name / model folder / run folder for it.
         labels_from: a prepared cache of fully labelled cycles.
-        out: the bank folder; one that is complete (its ``dataset.json`` written) is kept as it is.
+        out: the bank folder; one that is complete (its ``dataset.json`` written last) from the same
+            inputs is kept as it is, one from other inputs is refused.
         seed: seeds the latents.
         n: render the first ``n`` cycles only (default: all).
 
@@ -53,7 +54,13 @@ def write_rendered_bank(
         ``out``.
     """
     out = Path(out)
+    name = type(renderer).__name__ if isinstance(renderer, nn.Module) else str(renderer)
+    made = {"renderer": name, "labels_from": str(labels_from), "seed": seed, "n": n}
     if (out / DONE).is_file():
+        info = read_index(out).get("info", {})
+        if any(info.get(k) != v for k, v in made.items()):
+            why = f"holds a bank rendered from other inputs ({info}): remove it or choose another folder"
+            raise CineDataError(out, why)
         return out
     g = load_pretrained(renderer) if isinstance(renderer, (str, os.PathLike)) else renderer
     if not hasattr(g, "n_tissues"):
@@ -61,10 +68,8 @@ def write_rendered_bank(
     render = RenderedAppearance(g, seed=seed)
     source = CycleDataset(labels_from)
     count = len(source) if n is None else min(n, len(source))
-    info = {"renderer": str(renderer) if not isinstance(renderer, nn.Module) else type(renderer).__name__,
-            "labels_from": str(labels_from), "seed": seed,
-            "class_names": read_index(labels_from).get("info", {}).get("class_names")}  # fmt: skip
-    writer = CacheWriter(out, source="renderer", info={k: v for k, v in info.items() if v is not None})
+    info = {**made, "class_names": read_index(labels_from).get("info", {}).get("class_names")}
+    writer = CacheWriter(out, source="renderer", info=info)
     shown_img, shown_lab = [], []
     for i in tqdm(range(count), desc="rendering", unit="cycle", disable=not progress):
         s = source[i]
@@ -90,8 +95,8 @@ def write_rendered_bank(
         if len(shown_img) < 16:
             shown_img.append(image.numpy())
             shown_lab.append(label)
-    writer.close()
     save_cycles_gif(out / "samples.gif", shown_img, shown_lab)
+    writer.close()  # dataset.json last: a bank with it is complete
     return out
 
 
@@ -108,7 +113,8 @@ def finetune_renderer(
 
     For the benchmark's per-fold renderers: a fold's synthetic samples then come from a renderer that
     saw exactly the fold's training subjects (never a test subject, never more real data than the
-    segmenter). A finished run in ``out`` is reused, an interrupted one resumed.
+    segmenter). A finished run in ``out`` is reused, an interrupted one resumed from its last
+    quarter.
 
     Args:
         init_from: the renderer run to start from (a run folder: G, D and EMA are loaded).
@@ -120,7 +126,7 @@ def finetune_renderer(
     out = Path(out)
     cfg = finetune_config(
         init_from, total_images=images, subjects=tuple(subjects), seed=seed, threads=threads,
-        checkpoint_images=images, snapshot_images=images, metrics_images=0,
+        checkpoint_images=max(images // 4, 1), snapshot_images=images, metrics_images=0,
     )  # fmt: skip
     train(cfg, out, data=data, resume=(out / "options.json").is_file(), progress=False)
     return load_pretrained(out)  # the newest snapshot: the last step's

@@ -234,13 +234,13 @@ class Trainer:
                     self.seen, "tick", {**values, **vars(phase), "images_per_s": rate, "world": info.world}
                 )
                 tick.clear()
-            if crossed(cfg.checkpoint_images):
-                self.checkpoint()
             with torch.random.fork_rng(devices=[]):  # outputs must not move the training RNG
                 if info.main and crossed(cfg.snapshot_images):
                     self.snapshot(phase)
                 if info.main and crossed(cfg.metrics_images):
                     log.write(self.seen, "metrics", self.evaluate(phase))
+            if crossed(cfg.checkpoint_images):  # after the snapshot: a run whose last state is written
+                self.checkpoint()  # has written its last snapshot too
             if crossed(cfg.tick_images):  # the rate excludes checkpoints, snapshots and metrics
                 t_tick, n_tick = time.time(), 0
         bar.close()
