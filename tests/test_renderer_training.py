@@ -37,6 +37,14 @@ def cache(tmp_path_factory) -> Path:
     return root
 
 
+def full_cache(root: Path, n: int) -> Path:
+    """``n`` fully labelled 20-frame cycles (a label source, or real cines)."""
+    with CacheWriter(root, source="test") as w:
+        for i in range(n):
+            w.add(disk_cycle(f"f{i}", seed=i))
+    return root
+
+
 def _tiny_cfg(**kw):
     base = dict(resolution=SIZE, fmap_base=128, fmap_max=8, latent_dim=8, spade_hidden=4, batch=4,
                 start_res=16, stable_images=16, fade_images=16, total_images=64, tick_images=32,
@@ -89,6 +97,23 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
     for key in ("fid", "fid_floor", "swd", "l1", "temporal_diff", "temporal_jitter"):
         assert np.isfinite(metrics[-1][key]), key
     assert metrics[-1]["l1"] < metrics[0]["l1"]  # a few steps already move renders towards the frames
+
+    from typer.testing import CliRunner
+
+    from cineaug.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["evaluate", str(run), "--data", str(cache), "--n", "8"])  # a renderer
+    assert res.exit_code == 0, res.output
+    assert "fid" in res.output and "temporal_jitter" in res.output and "l1" in res.output
+    painted = tmp_path / "painted"
+    res = runner.invoke(app, ["render", str(run), "--labels", str(full_cache(tmp_path / "full", 4)),
+                              "--out", str(painted), "--no-progress"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["evaluate", str(painted), "--data", str(tmp_path / "full"), "--n", "4"])
+    assert res.exit_code == 0 and "temporal_diff" in res.output and "real floor" in res.output
+    again = runner.invoke(app, ["render", str(run), "--labels", str(cache), "--out", str(painted)])
+    assert again.exit_code == 2 and "already holds a bank" in again.output
 
     from cineaug.training.render_bank import finetune_renderer
 

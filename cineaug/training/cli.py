@@ -95,7 +95,8 @@ def evaluate_command(
         str,
         typer.Argument(
             help="shipped model name, model folder or run folder (newest snapshot); or a bank of "
-            "cycles (cineaug sample / render / simulate) to evaluate as they are"
+            "cycles (cineaug sample / render / simulate) to evaluate as they are; a label renderer is "
+            "scored on the labelled frames of --data"
         ),
     ],
     data: Annotated[Path, typer.Option("--data", help="prepared cache of real cycles")],
@@ -120,8 +121,10 @@ def evaluate_command(
             reals = RealCycles.from_cache(data, side, conditional=False)
             images, labels = bank.images[:n].numpy(), bank.labels[:n].numpy()
             classes, real_cls = np.zeros(len(images), int), np.zeros(len(reals), int)
+        elif hasattr(g := load_pretrained(source), "n_tissues"):  # a label renderer: frame metrics
+            images = None
+            results = _renderer_results(g, data, n, seed)
         else:
-            g = load_pretrained(source)
             reals = RealCycles.from_cache(data, g.resolution, conditional=bool(g.class_names))
             images, labels, classes = draw_cycles(g, n, pathology, seed)
             names = list(g.class_names)
@@ -130,17 +133,37 @@ def evaluate_command(
             ]
             if pathology is not None:  # e.g. a model fine-tuned on one class of another data set
                 real_cls = [int(classes[0])] * len(real_cls)
+        if images is not None:
+            real = (reals.images.numpy(), reals.labels.numpy())
+            results = evaluate_sets(images, labels, *real, classes, real_cls, seed)
     except (CineDataError, ValueError) as err:
         fail(err)
-    results = evaluate_sets(
-        images, labels, reals.images.numpy(), reals.labels.numpy(), classes, real_cls, seed
-    )
     typer.echo(format_report(results))
     if out is not None:
         from ..atomic import atomic_write_json
 
         atomic_write_json(out, results)
         typer.echo(f"wrote {out}")
+
+
+def _renderer_results(g, data: Path, n: int, seed: int) -> dict[str, dict[str, float]]:  # noqa: ANN001
+    """A label renderer on the labelled frames of ``data``: ``n`` of their tissue maps rendered and
+    compared with the frames (SWD, FID, KID beside the real-vs-real floor; L1 to the frame of the
+    same map), and eight simulated cycles rendered for flicker (``temporal_*``, no floor here)."""
+    import torch
+
+    from ..transforms.appearance import N_HEART_CLASSES
+    from .realframes import RealFrames, simulated_tissue_cycles
+    from .render_step import evaluate_renderer
+
+    clusters = g.n_tissues - N_HEART_CLASSES
+    frames = RealFrames.from_cache(data, g.resolution, clusters)
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(frames), generator=gen)[: min(n, len(frames) // 2)]
+    z = torch.randn(len(idx), g.latent_dim, generator=gen)
+    flat = evaluate_renderer(g, frames, idx, z, simulated_tissue_cycles(8, g.resolution, clusters, seed))
+    floor = lambda k: flat.get(f"{k}_floor", float("nan"))  # noqa: E731
+    return {k: {"fake": v, "floor": floor(k)} for k, v in flat.items() if not k.endswith("_floor")}
 
 
 def render_command(
