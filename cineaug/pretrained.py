@@ -89,11 +89,13 @@ def describe(folder: str | os.PathLike) -> str:
     """One line about a model folder (from its config)."""
     config = read_config(folder)
     args = config.get("args", {})
-    classes = ", ".join(args.get("class_names", [])) or "unconditional"
-    return (
-        f"{config['class']} {args.get('resolution', '?')} px, {args.get('frames', 20)} frames + labels; "
-        f"classes: {classes}; {config.get('description', '')}".rstrip("; ")
-    )
+    size = f"{config['class']} {args.get('resolution', '?')} px"
+    if "n_tissues" in args:  # a label renderer: paints given anatomy, draws none
+        what = f"tissue map ({args['n_tissues']} tissues) -> image frame"
+    else:
+        classes = ", ".join(args.get("class_names", [])) or "unconditional"
+        what = f"{args.get('frames', 20)} frames + labels; classes: {classes}"
+    return f"{size}, {what}; {config.get('description', '')}".rstrip("; ")
 
 
 def resolve(name_or_folder: str | os.PathLike) -> Path:
