@@ -26,11 +26,12 @@ import torch
 
 from cineaug.precision import describe
 from cineaug.training.config import PRESETS
-from cineaug.training.realframes import one_hot_tissues, pooled_tissues
+from cineaug.training.realframes import pooled_tissues
 from cineaug.training.render_step import RenderTraining
 from cineaug.training.schedule import Phase
 from cineaug.transforms import RenderedAppearance
 from cineaug.transforms.appearance import N_HEART_CLASSES
+from cineaug.transforms.rendered import one_hot_tissues
 
 
 def train_rate(preset: str, steps: int) -> float:

@@ -25,6 +25,7 @@ from ..errors import CineDataError
 from ..preprocess import prepare_cycle
 from ..simulate import sample_subject, simulate_cycle, subject_classes
 from ..transforms.appearance import N_HEART_CLASSES, tissue_map
+from ..transforms.rendered import one_hot_tissues
 from .realdata import cache_subset, upsample
 
 
@@ -101,11 +102,6 @@ class RealFrames:
         img = self.images[idx].to(device)[:, None]  # [N,1,R,R]
         onehot = one_hot_tissues(self.tissues[idx].to(device), self.n_tissues)  # [N,C,R,R]
         return pool_and_fade(img, res, alpha), pooled_tissues(onehot, res, alpha), onehot
-
-
-def one_hot_tissues(tissues: torch.Tensor, n_tissues: int) -> torch.Tensor:
-    """``[N,H,W]`` integer tissues -> ``[N,C,H,W]`` float one-hot."""
-    return F.one_hot(tissues.long(), n_tissues).permute(0, 3, 1, 2).float()
 
 
 def pool_and_fade(x: torch.Tensor, res: int, alpha: float) -> torch.Tensor:

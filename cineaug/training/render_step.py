@@ -15,9 +15,10 @@ from torch import nn
 from ..metrics.cine import temporal_stats
 from ..metrics.evaluate import evaluate_frames
 from ..transforms.appearance import N_HEART_CLASSES
+from ..transforms.rendered import one_hot_tissues
 from .config import TrainConfig
 from .realdata import upsample
-from .realframes import RealFrames, one_hot_tissues, pooled_tissues
+from .realframes import RealFrames, pooled_tissues
 from .schedule import Phase
 from .step import GANTraining
 
@@ -75,8 +76,7 @@ def _render(g: nn.Module, onehot: torch.Tensor, z: torch.Tensor, phase: Phase | 
     """``g`` at the phase's resolution (default: its last), upsampled to the map's side: ``[N,R,R]``."""
     res, alpha = (phase.res, phase.alpha) if phase is not None else (None, 1.0)
     img = g(onehot, z, res, alpha).float().clamp(-1, 1)  # [N,1,r,r]
-    f = onehot.shape[-1] // img.shape[-1]
-    return upsample(img, onehot.shape[-1])[:, 0].cpu() if f > 1 else img[:, 0].cpu()
+    return upsample(img, onehot.shape[-1])[:, 0].cpu()  # (no-op at the map's side)
 
 
 @torch.no_grad()

@@ -19,6 +19,11 @@ from torch import nn
 from .appearance import N_HEART_CLASSES
 
 
+def one_hot_tissues(tissues: torch.Tensor, n_tissues: int) -> torch.Tensor:
+    """``[N,H,W]`` integer tissues -> ``[N,C,H,W]`` float one-hot."""
+    return F.one_hot(tissues.long(), n_tissues).permute(0, 3, 1, 2).float()
+
+
 class RenderedAppearance(Randomizable):
     """Tissue map ``[T,H,W]`` (ints from :func:`~cineaug.transforms.appearance.tissue_map`) -> image
     ``[T,R,R]`` float32 in [-1, 1], ``R`` the renderer's resolution.
@@ -60,6 +65,6 @@ class RenderedAppearance(Randomizable):
         if t.shape[-1] != g.resolution or t.shape[-2] != g.resolution:
             t = F.interpolate(t[:, None].float(), size=(g.resolution,) * 2, mode="nearest")[:, 0].long()
         device = next(g.parameters()).device
-        onehot = F.one_hot(t.to(device), g.n_tissues).permute(0, 3, 1, 2).float()  # [T,C,R,R]
+        onehot = one_hot_tissues(t.to(device), g.n_tissues)  # [T,C,R,R]
         z = torch.randn(g.latent_dim, generator=self._latents).to(device)  # [Z]
         return g.render_cycle(onehot, z).float().cpu()  # [T,R,R]
