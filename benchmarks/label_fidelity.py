@@ -35,6 +35,7 @@ def bank_frames(root: str, n_cycles: int, frames: tuple[int, ...]) -> Frames:
         annotated=torch.ones(len(picked), 4, dtype=torch.bool),
         spacing=torch.stack([s["spacing"] for s, _ in picked]),
         keys=[f"{s['key']}@{t}" for s, t in picked],
+        subjects=[str(s["subject"]) for s, _ in picked],
     )
 
 

@@ -12,14 +12,18 @@ import torch
 
 from cineaug import CacheWriter, CineCycle, LabelSource
 from cineaug.benchmark import (
+    Frames,
     Protocol,
     fold_unannotated,
+    frame_scores,
+    paired_by_subject,
     paired_tests,
     read_results,
     render_report,
     run_benchmark,
     score,
     scored_frames,
+    subject_means,
     train_model,
     training_transform,
 )
@@ -100,6 +104,46 @@ def test_score_ignores_unannotated_classes_and_unexpert_frames(tmp_path):
     assert empty["dice_mean"] == 0.0 and empty["hd95_lv"] > 50  # missed: the frame diagonal, mm
 
 
+def test_subject_means_score_each_subject_as_score_would_alone(caches):
+    test = CycleDataset(caches[1])
+    frames = scored_frames([test[i] for i in range(len(test))])
+    pred = frames.label.clone()
+    pred[frames.label == 3] = 2  # the LV cavity called myocardium: every frame loses its LV
+    pred[: len(pred) // 4] = 0  # and the first frames (subject te0) are missed altogether
+    by_subject = subject_means(*frame_scores(pred, frames), frames.subjects)
+    assert sorted(by_subject["dice_by_subject"]) == ["te0", "te1"]
+    for subject in ("te0", "te1"):
+        keep = [i for i, s in enumerate(frames.subjects) if s == subject]
+        alone = Frames(*(getattr(frames, f)[keep] for f in ("image", "label", "annotated", "spacing")),
+                       keys=[frames.keys[i] for i in keep], subjects=[subject] * len(keep))  # fmt: skip
+        expected = score(pred[keep], alone)
+        assert by_subject["dice_by_subject"][subject] == pytest.approx(expected["dice_mean"])
+        assert by_subject["hd95_by_subject"][subject] == pytest.approx(expected["hd95_mean"])
+    assert by_subject["dice_by_subject"]["te0"] < by_subject["dice_by_subject"]["te1"] < 0.7
+
+
+def test_paired_by_subject_averages_seeds_then_tests_over_subjects():
+    from scipy.stats import wilcoxon
+
+    subjects = [f"p{i}" for i in range(8)]
+    gain = np.array([-0.01, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06])  # per subject: 7 of 8 gain
+    rows = []
+    for seed in (0, 1):
+        base = {s: 0.7 + 0.01 * seed for s in subjects}
+        for arm, shift in (("nnunet", 0.0), ("gmm+nnunet", 1.0)):
+            dice = {s: base[s] + shift * g for s, g in zip(subjects, gain)}
+            hd = {s: 5.0 - shift for s in subjects}
+            rows.append({"arm": arm, "size": 2, "seed": seed, "dice_mean": np.mean(list(dice.values())),
+                         "dice_by_subject": dice, "hd95_by_subject": hd})  # fmt: skip
+    rows.append({"arm": "affine", "size": 2, "seed": 0, "dice_mean": 0.5})  # no per-subject scores
+    best, table = paired_by_subject(rows)
+    assert best == "nnunet" and len(table) == 1
+    arm, size, seeds, n, diff, won, p, hd = table[0]
+    assert (arm, size, seeds, n, won, hd) == ("gmm+nnunet", "2", "2", "8", "7/8", "-1.00")
+    assert float(diff) == pytest.approx(gain.mean(), abs=5e-4)
+    assert float(p) == pytest.approx(wilcoxon(gain).pvalue, rel=1e-2)
+
+
 def test_training_beats_an_untrained_model(caches):
     train, test = (CycleDataset(c) for c in caches)
     samples = [train[i] for i in range(len(train))]
@@ -133,13 +177,17 @@ def test_run_benchmark_writes_results_and_report(caches, tmp_path):
         assert r["size"] == 2 and r["seed"] == 0 and len(r["subjects"]) == 2 and r["train_seconds"] > 0
         assert 0 <= r["dice_mean"] <= 1 and all(0 <= r[f"dice_{c}"] <= 1 for c in ("rv", "myocardium", "lv"))
         assert r["hd95_mean"] >= 0
+        assert sorted(r["dice_by_subject"]) == sorted(r["hd95_by_subject"]) == ["te0", "te1"]
+        assert min(r["dice_by_subject"].values()) <= r["dice_mean"] <= max(r["dice_by_subject"].values())
     for name in ("report.md", "report.html", "dice_vs_size.png", "predictions.png", "synthetic_cycles.gif"):
         assert (out / name).is_file(), name
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "data:image/gif;base64," in html
     (out / "report.md").unlink()
     render_report(out)  # from the saved results alone
-    assert "| synthetic | 2 |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| synthetic | 2 |" in report and "paired over test subjects, against none" in report
+    assert "| synthetic | 2 | 1 | 2 |" in report  # one seed, two test subjects
 
 
 def test_synthetic_arms_skipped_without_generator_and_loso(caches, tmp_path):

@@ -56,7 +56,7 @@ def _final_state(run: Path) -> dict[str, torch.Tensor]:
 
 def test_resume_after_sigkill_is_lossless(tmp_path: Path) -> None:
     cache = write_disk_cache(tmp_path / "cache")
-    opts = ["--set", "total_images=512", "--set", "checkpoint_images=128"]
+    opts = ["--set", "total_images=256", "--set", "checkpoint_images=128"]
     full, killed = tmp_path / "full", tmp_path / "killed"
     proc = subprocess.Popen(_train_cmd(cache, killed, *opts), env=_env(), stderr=subprocess.PIPE)
     target = killed / "training-state-000128.json"

@@ -16,20 +16,33 @@ from .arms import (
     needs_simulator,
     training_transform,
 )
-from .report import paired_tests, read_results, render_report
+from .report import paired_by_subject, paired_tests, read_results, render_report
 from .runner import run_benchmark
-from .segmentation import Protocol, fold_unannotated, score, scored_frames, segmentation_loss, train_model
+from .segmentation import (
+    Frames,
+    Protocol,
+    fold_unannotated,
+    frame_scores,
+    score,
+    scored_frames,
+    segmentation_loss,
+    subject_means,
+    train_model,
+)
 
 __all__ = [
     "ARMS",
     "BASELINE_ARMS",
     "ArmSpec",
     "added_transform",
+    "Frames",
     "Protocol",
     "arm_spec",
     "fold_unannotated",
+    "frame_scores",
     "needs_generator",
     "needs_simulator",
+    "paired_by_subject",
     "paired_tests",
     "read_results",
     "render_report",
@@ -37,6 +50,7 @@ __all__ = [
     "score",
     "scored_frames",
     "segmentation_loss",
+    "subject_means",
     "train_model",
     "training_transform",
 ]

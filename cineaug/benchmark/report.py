@@ -1,7 +1,8 @@
 """``render_report``: Markdown + self-contained HTML from ``results.jsonl`` and the saved artefacts alone.
 
 Contents: Dice against training-set size per arm (mean ± sd over seeds), a table, a paired test
-of each arm against the best baseline arm (over all pairs, then per size), a montage of example
+of each arm against the best baseline arm (over all pairs, then per size; per size over test
+subjects too, where the runs recorded per-subject scores), a montage of example
 predictions, the GIF of synthetic cycles, and the wall time.
 
 The paired test is the Wilcoxon signed-rank test (two-sided, ``scipy.stats.wilcoxon``) on the mean
@@ -39,7 +40,14 @@ Block = tuple[str, Any]  # ("h"|"p", text), ("table", (header, rows)), ("img", f
 def read_results(out: str | os.PathLike) -> list[dict[str, Any]]:
     """The runs of ``out/results.jsonl`` (NaN restored for unscored values)."""
     rows = [json.loads(line) for line in (Path(out) / "results.jsonl").read_text().splitlines() if line]
-    return [{k: (math.nan if v is None and k != "held_out" else v) for k, v in r.items()} for r in rows]
+    return [{k: v if k == "held_out" else _nan(v) for k, v in r.items()} for r in rows]
+
+
+def _nan(value: Any) -> Any:
+    """None -> NaN, inside per-subject dicts too."""
+    if isinstance(value, dict):
+        return {k: _nan(v) for k, v in value.items()}
+    return math.nan if value is None else value
 
 
 def _arms(rows: list[dict[str, Any]]) -> list[str]:
@@ -188,6 +196,56 @@ def paired_by_size(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[st
                         f"{hd.mean():+.2f}" if len(hd) else "n/a",
                     ]
                 )
+    return best, out
+
+
+def paired_by_subject(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]]]:
+    """Each other arm minus the best baseline arm, per training size, paired over test subjects.
+
+    Per size, the seeds both arms ran (with per-subject scores) are matched; each test subject's Dice
+    and HD95 are averaged over those seeds for either arm, and the Wilcoxon signed-rank test runs on
+    the subjects' differences. The unit is the test patient, as in most segmentation papers; the
+    seed-paired tables above carry the variance of drawing the training patients.
+
+    Returns:
+        The reference arm (None without baseline runs) and rows ``[arm, size, seeds, subjects,
+        mean Dice difference, subjects won, p, mean HD95 difference]``.
+    """
+    best = _best_baseline(rows)
+    if best is None:
+        return None, []
+    by_run = {(r["arm"], r["size"], r["seed"]): r for r in rows if r.get("dice_by_subject")}
+    out = []
+    for arm in _arms(rows):
+        for size in sorted({r["size"] for r in rows}) if arm != best else ():
+            seeds = sorted(k for (a, s, k) in by_run if a == arm and s == size and (best, size, k) in by_run)
+            if not seeds:
+                continue
+            diffs: dict[str, dict[str, list[float]]] = {"dice": {}, "hd95": {}}
+            for metric in diffs:
+                for seed in seeds:
+                    mine = by_run[(arm, size, seed)][f"{metric}_by_subject"]
+                    theirs = by_run[(best, size, seed)][f"{metric}_by_subject"]
+                    for subject in mine.keys() & theirs.keys():
+                        diffs[metric].setdefault(subject, []).append(mine[subject] - theirs[subject])
+            dice = np.array([np.nanmean(v) for v in diffs["dice"].values()], float)
+            hd = np.array([np.nanmean(v) for v in diffs["hd95"].values()], float)
+            dice, hd = dice[~np.isnan(dice)], hd[~np.isnan(hd)]
+            if not len(dice):
+                continue
+            p = float(wilcoxon(dice).pvalue) if np.any(dice != 0) else math.nan
+            out.append(
+                [
+                    arm,
+                    str(size),
+                    str(len(seeds)),
+                    str(len(dice)),
+                    f"{dice.mean():+.3f}",
+                    f"{int((dice > 0).sum())}/{len(dice)}",
+                    "n/a" if math.isnan(p) else f"{p:.3g}",
+                    f"{hd.mean():+.2f}" if len(hd) else "n/a",
+                ]
+            )
     return best, out
 
 
@@ -369,6 +427,34 @@ def render_report(out: str | os.PathLike) -> Path:
                     ["arm", "size", "pairs", f"Dice - {best}", "wins", f"HD95 - {best} (mm)"],
                     paired_by_size(rows)[1],
                 ),
+            ),
+        ]
+    by_subject = paired_by_subject(rows)[1]
+    if best is not None and by_subject:
+        blocks += [
+            ("h", f"Per training size, paired over test subjects, against {best}"),
+            (
+                "p",
+                "Each test subject's mean Dice (and HD95) averaged over the seeds both arms ran; Wilcoxon "
+                "signed-rank, two-sided, over the subjects' differences. The unit is the test patient: "
+                "it does not carry the variance of drawing the training patients, which the seed-paired "
+                "tables above do.",
+            ),
+            (
+                "table",
+                (
+                    [
+                        "arm",
+                        "size",
+                        "seeds",
+                        "subjects",
+                        f"Dice - {best}",
+                        "subjects won",
+                        "p",
+                        f"HD95 - {best} (mm)",
+                    ],
+                    by_subject,
+                ),  # fmt: skip
             ),
         ]
     if _montage(out, rows, out / "predictions.png"):

@@ -41,7 +41,16 @@ from .arms import (
     training_transform,
 )
 from .report import render_report
-from .segmentation import Frames, Protocol, predict, score, scored_frames, train_model
+from .segmentation import (
+    Frames,
+    Protocol,
+    class_means,
+    frame_scores,
+    predict,
+    scored_frames,
+    subject_means,
+    train_model,
+)
 
 RESULTS = "results.jsonl"
 META = "benchmark.json"
@@ -103,6 +112,9 @@ def _finished_runs(path: Path, steps: int) -> set[tuple[str, int, int]]:
 
 
 def _clean(value: Any) -> Any:
+    """NaN -> None (JSON has no NaN), inside per-subject dicts too."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
@@ -308,11 +320,13 @@ def run_benchmark(
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
                     row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added}
-                    row.update(score(pred, frames))
+                    dice, hd = frame_scores(pred, frames)
+                    row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
                     row.update(
                         train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys)
                     )
                     row.update(subjects=chosen, held_out=held_out)
+                    row.update(subject_means(dice, hd, frames.subjects))
                     with open(out / RESULTS, "a") as fh:
                         fh.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
                     bar.update()

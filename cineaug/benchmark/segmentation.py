@@ -107,6 +107,7 @@ class Frames:
     annotated: torch.Tensor  # [N,4] bool, classes the frame's source annotates
     spacing: torch.Tensor  # [N,2] mm
     keys: list[str]  # "cycle key@frame"
+    subjects: list[str]  # the subject of each frame
 
 
 def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int | None = None) -> Frames:
@@ -133,6 +134,7 @@ def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int | None = No
         annotated=torch.stack([samples[i]["annotated"] for i, _ in where]),
         spacing=torch.stack([samples[i]["spacing"] for i, _ in where]),
         keys=[f"{samples[i]['key']}@{t}" for i, t in where],
+        subjects=[str(samples[i]["subject"]) for i, _ in where],
     )
 
 
@@ -202,15 +204,12 @@ def predict(model: torch.nn.Module, image: torch.Tensor, chunk: int = 64) -> tor
     )
 
 
-def score(pred: torch.Tensor, frames: Frames) -> dict[str, float]:
-    """Per-class Dice and HD95 (mm) means over the frames, for annotated classes only.
+def frame_scores(pred: torch.Tensor, frames: Frames) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dice and HD95 (mm) of every frame and heart class: two ``[N,3]`` tensors (RV, myocardium, LV).
 
-    A class absent from a frame's truth is not scored there (MONAI's ``ignore_empty``); a class present
-    in the truth but missing from the prediction gets Dice 0 and HD95 = the frame's diagonal (worst case).
-
-    Returns:
-        ``dice_<class>``, ``hd95_<class>`` for rv, myocardium and lv (NaN when never scored) and
-        ``dice_mean``, ``hd95_mean`` over the scored classes.
+    A class absent from a frame's truth is not scored there (MONAI's ``ignore_empty``: NaN); a class
+    present in the truth but missing from the prediction gets Dice 0 and HD95 = the frame's diagonal
+    (worst case); a class the frame's source does not annotate is NaN.
     """
     n = len(CLASS_NAMES)
     p1 = torch.nn.functional.one_hot(pred[:, 0], n).permute(0, 3, 1, 2).float()  # [N,4,H,W]
@@ -226,11 +225,44 @@ def score(pred: torch.Tensor, frames: Frames) -> dict[str, float]:
     hd = torch.where(missed, diagonal[:, None].expand_as(hd), hd)
     unscored = ~frames.annotated[:, 1:]
     dice[unscored], hd[unscored] = float("nan"), float("nan")
+    return dice, hd
+
+
+def class_means(values: torch.Tensor, metric: str) -> dict[str, float]:
+    """``<metric>_<class>`` means over frames ``[N,3]`` (NaN when never scored) and their mean."""
     out: dict[str, float] = {}
-    for metric, values in (("dice", dice), ("hd95", hd)):
-        for c in ALL_CLASSES:
-            col = values[:, c - 1]
-            out[f"{metric}_{CLASS_NAMES[c]}"] = float(col.nanmean()) if (~col.isnan()).any() else float("nan")
-        means = [out[f"{metric}_{CLASS_NAMES[c]}"] for c in ALL_CLASSES]
-        out[f"{metric}_mean"] = float(np.nanmean(means)) if not np.isnan(means).all() else float("nan")
+    for c in ALL_CLASSES:
+        col = values[:, c - 1]
+        out[f"{metric}_{CLASS_NAMES[c]}"] = float(col.nanmean()) if (~col.isnan()).any() else float("nan")
+    means = [out[f"{metric}_{CLASS_NAMES[c]}"] for c in ALL_CLASSES]
+    out[f"{metric}_mean"] = float(np.nanmean(means)) if not np.isnan(means).all() else float("nan")
+    return out
+
+
+def score(pred: torch.Tensor, frames: Frames) -> dict[str, float]:
+    """Per-class Dice and HD95 (mm) means over the frames, for annotated classes only (:func:`frame_scores`).
+
+    Returns:
+        ``dice_<class>``, ``hd95_<class>`` for rv, myocardium and lv (NaN when never scored) and
+        ``dice_mean``, ``hd95_mean`` over the scored classes.
+    """
+    dice, hd = frame_scores(pred, frames)
+    return {**class_means(dice, "dice"), **class_means(hd, "hd95")}
+
+
+def subject_means(
+    dice: torch.Tensor, hd: torch.Tensor, subjects: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Mean Dice and HD95 over classes per test subject, from :func:`frame_scores`' ``[N,3]`` tensors.
+
+    Returns:
+        ``{"dice_by_subject": {subject: v}, "hd95_by_subject": {...}}``: each value is :func:`score`'s
+        ``*_mean`` on that subject's frames alone, the unit a paired test over test patients compares.
+    """
+    names = np.array(subjects)
+    out: dict[str, dict[str, float]] = {"dice_by_subject": {}, "hd95_by_subject": {}}
+    for subject in sorted(set(subjects)):
+        rows = torch.from_numpy(names == subject)
+        out["dice_by_subject"][subject] = class_means(dice[rows], "dice")["dice_mean"]
+        out["hd95_by_subject"][subject] = class_means(hd[rows], "hd95")["hd95_mean"]
     return out
