@@ -118,11 +118,16 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
     from cineaug.training.render_bank import finetune_renderer
 
     tuned = finetune_renderer(run, cache, ["key"], tmp_path / "tuned", images=16, threads=1)
+    with pytest.raises(CineDataError, match="fine-tuned with other settings"):
+        finetune_renderer(run, cache, ["key"], tmp_path / "tuned", images=32, threads=1)
     full = tmp_path / "sim"
     with CacheWriter(full, source="test") as w:
         w.add(disk_cycle("f0", seed=0))
-    res = run_benchmark(cache, None, ["sim-render-only"], [2], [0], tmp_path / "b", renderer=run,
-                        renderer_finetune=8, sim_bank=full, progress=False, protocol=PROTOCOL)  # fmt: skip
+    kw = dict(renderer=run, renderer_finetune=8, sim_bank=full, progress=False, protocol=PROTOCOL)
+    with pytest.raises(ValueError, match="trained on test subjects"):  # run saw every subject of cache
+        run_benchmark(cache, None, ["sim-render-only"], [2], [0], tmp_path / "leak", **kw)
+    with pytest.warns(UserWarning, match="was trained on real data"):  # other subjects: allowed, said
+        res = run_benchmark(tmp_path / "full", None, ["sim-render-only"], [2], [0], tmp_path / "b", **kw)
     fold = json.loads((res / "renderers" / "n2-s0" / "options.json").read_text())
     row = json.loads((res / "results.jsonl").read_text())
     assert fold["config"]["total_images"] == 8 and fold["config"]["subjects"] == row["subjects"]  # the fold's
@@ -163,6 +168,12 @@ def test_rendered_bank_keeps_the_source_labels_and_paints_new_images(cache: Path
     assert len(bank) == 3 and (out / "samples.gif").is_file()
     image, label = bank.read(1)
     assert torch.equal(label, src[1]["label"]) and not torch.allclose(image, src[1]["image"])
+    assert write_rendered_bank(_renderer(), full, tmp_path / "bank", progress=False) == out  # same: kept
+    other = _renderer()
+    with torch.no_grad():
+        next(other.parameters()).add_(0.1)
+    with pytest.raises(CineDataError, match="rendered from other inputs"):
+        write_rendered_bank(other, full, tmp_path / "bank", progress=False)
     with pytest.raises(CineDataError, match="fully labelled"):
         write_rendered_bank(_renderer(), cache, tmp_path / "bank2", progress=False)  # key frames only
 

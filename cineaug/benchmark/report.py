@@ -228,9 +228,8 @@ def paired_by_subject(rows: list[dict[str, Any]]) -> tuple[str | None, list[list
                     theirs = by_run[(best, size, seed)][f"{metric}_by_subject"]
                     for subject in mine.keys() & theirs.keys():
                         diffs[metric].setdefault(subject, []).append(mine[subject] - theirs[subject])
-            dice = np.array([np.nanmean(v) for v in diffs["dice"].values()], float)
-            hd = np.array([np.nanmean(v) for v in diffs["hd95"].values()], float)
-            dice, hd = dice[~np.isnan(dice)], hd[~np.isnan(hd)]
+            dice, hd = (np.array([_mean(diffs[m].get(s, [])) for s in sorted(diffs["dice"])]) for m in diffs)
+            dice, hd = dice[~np.isnan(dice)], hd[~np.isnan(dice) & ~np.isnan(hd)]  # HD95: the same subjects
             if not len(dice):
                 continue
             p = float(wilcoxon(dice).pvalue) if np.any(dice != 0) else math.nan
@@ -247,6 +246,13 @@ def paired_by_subject(rows: list[dict[str, Any]]) -> tuple[str | None, list[list
                 ]
             )
     return best, out
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of the non-NaN values; NaN (without a warning) when there is none."""
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if len(v) else math.nan
 
 
 def merge_results(out: str | os.PathLike, sources: Sequence[str | os.PathLike]) -> Path:
@@ -462,7 +468,7 @@ def render_report(out: str | os.PathLike) -> Path:
     if (out / "synthetic_cycles.gif").is_file():
         blocks += [("h", "Synthetic cycles used"), ("img", "synthetic_cycles.gif")]
     blocks.append(("p", f"Report rendered in {time.perf_counter() - start:.1f} s."))
-    (out / "report.html").write_text(_html(blocks, out))
-    (out / "report.md").write_text(_markdown(blocks))
+    atomic_write_bytes(out / "report.html", _html(blocks, out).encode())
+    atomic_write_bytes(out / "report.md", _markdown(blocks).encode())
     print(f"report: {out / 'report.md'} ({wall}; rendered in {time.perf_counter() - start:.1f} s)")
     return out / "report.md"

@@ -166,6 +166,37 @@ def _fold_renderer(
     return renderer, SyntheticBank(bank)
 
 
+def _check_renderer_origin(source: str | os.PathLike, test_subjects: set[str]) -> None:
+    """Refuse a renderer run trained (or started from a run trained) on real test subjects; warn when
+    it saw real data at all, whose texture the synthetic arms then carry beside the fold's own.
+
+    Follows ``init_from`` through run folders (their ``options.json``); a shipped model folder records
+    no training data and is left to its card.
+    """
+    run, seen = Path(source), set()
+    while (run / "options.json").is_file() and run not in seen:
+        seen.add(run)
+        saved = json.loads((run / "options.json").read_text())
+        config = saved.get("config", {})
+        if not saved.get("simulate") and saved.get("data"):
+            data = Path(saved["data"])
+            data = data if data.is_absolute() or data.exists() else run.parent / data
+            trained = set(config.get("subjects") or (CycleDataset(data).subjects if data.is_dir() else ()))
+            if trained & test_subjects:
+                raise ValueError(
+                    f"renderer {run} was trained on test subjects {sorted(trained & test_subjects)[:5]} "
+                    f"(data {data}): start from a renderer that never saw them, e.g. render-sim-64's run"
+                )
+            warnings.warn(
+                f"renderer {run} was trained on real data ({data}): the synthetic arms carry its "
+                "texture beside the fold's own (no test subject found in it)",
+                stacklevel=3,
+            )
+        if not config.get("init_from"):
+            break
+        run = Path(config["init_from"])
+
+
 def run_benchmark(
     train_data: str | os.PathLike,
     test_data: str | os.PathLike | None,
@@ -264,7 +295,11 @@ def run_benchmark(
         raise ValueError(
             f"test subjects also in the training data: {sorted(set(subjects) & set(test_ds.subjects))}"
         )
+    if renderer_source is not None and any(needs_renderer(a) for a in run_arms):
+        _check_renderer_origin(renderer_source, set(test_ds.subjects if test_ds is not None else subjects))
     pool = len(subjects) - (test_ds is None)
+    if min(sizes) < 1:
+        raise ValueError(f"training sizes must be >= 1 subject, got {min(sizes)}")
     if max(sizes) > pool:
         raise ValueError(f"size {max(sizes)} > {pool} subjects available for training")
     fixed_frames = scored_frames(_samples(test_ds), protocol.max_test_frames) if test_ds is not None else None
@@ -280,6 +315,7 @@ def run_benchmark(
         (out / RESULTS).unlink(missing_ok=True)
         for folder in ("renderers", "rendered"):
             shutil.rmtree(out / folder, ignore_errors=True)
+        (out / SYNTHETIC_GIF).unlink(missing_ok=True)
     if synthetic:
         _synthetic_gif(out, bank if bank is not None else SyntheticPool(generator, batch_size=8))
     bar = tqdm(total=len(run_arms) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")
@@ -350,7 +386,7 @@ def run_benchmark(
         "protocol": protocol.to_dict(),
         "wall_seconds": round(time.perf_counter() - start, 1),
     }
-    (out / META).write_text(json.dumps(meta, indent=2) + "\n")
+    atomic_write_bytes(out / META, (json.dumps(meta, indent=2) + "\n").encode())
     render_report(out)
     return out
 

@@ -7,6 +7,8 @@ same texture at a fraction of the cost of rendering in the training loop.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_write_json
 from ..cache import CacheWriter, read_index
 from ..data import CycleDataset
 from ..errors import CineDataError
@@ -25,6 +28,17 @@ from ..types import CineCycle, LabelSource
 from ..viz import save_cycles_gif
 
 DONE = "dataset.json"
+FINETUNE = "finetune.json"  # what a fine-tuned run folder was fine-tuned from, on and for how long
+
+
+def weights_digest(module: nn.Module) -> str:
+    """``sha256:`` of a module's state (names, shapes, values): which renderer painted a bank."""
+    h = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 def write_rendered_bank(
@@ -46,7 +60,8 @@ def write_rendered_bank(
         renderer: a label renderer, or a shipped name / model folder / run folder for it.
         labels_from: a prepared cache of fully labelled cycles.
         out: the bank folder; one that is complete (its ``dataset.json`` written last) from the same
-            inputs is kept as it is, one from other inputs is refused.
+            inputs (the renderer's weights, the source cache, ``seed``, ``n``) is kept as it is, one
+            from other inputs is refused.
         seed: seeds the latents.
         n: render the first ``n`` cycles only (default: all).
 
@@ -54,17 +69,18 @@ def write_rendered_bank(
         ``out``.
     """
     out = Path(out)
-    name = type(renderer).__name__ if isinstance(renderer, nn.Module) else str(renderer)
-    made = {"renderer": name, "labels_from": str(labels_from), "seed": seed, "n": n}
+    g = load_pretrained(renderer) if isinstance(renderer, (str, os.PathLike)) else renderer
+    if not hasattr(g, "n_tissues"):
+        name = renderer if isinstance(renderer, (str, os.PathLike)) else type(renderer).__name__
+        raise CineDataError(name, "not a label renderer (a LabelRenderer has n_tissues)")
+    source = str(Path(labels_from).resolve())
+    made = {"renderer": weights_digest(g), "labels_from": source, "seed": seed, "n": n}
     if (out / DONE).is_file():
         info = read_index(out).get("info", {})
         if any(info.get(k) != v for k, v in made.items()):
             why = f"holds a bank rendered from other inputs ({info}): remove it or choose another folder"
             raise CineDataError(out, why)
         return out
-    g = load_pretrained(renderer) if isinstance(renderer, (str, os.PathLike)) else renderer
-    if not hasattr(g, "n_tissues"):
-        raise CineDataError(str(renderer), "not a label renderer (a LabelRenderer has n_tissues)")
     render = RenderedAppearance(g, seed=seed)
     source = CycleDataset(labels_from)
     count = len(source) if n is None else min(n, len(source))
@@ -74,7 +90,7 @@ def write_rendered_bank(
     for i in tqdm(range(count), desc="rendering", unit="cycle", disable=not progress):
         s = source[i]
         if not bool(s["labeled"].all()):
-            raise CineDataError(s["key"], "a label source needs fully labelled cycles")
+            raise CineDataError(labels_from, f"{s['key']}: a label source needs fully labelled cycles")
         label = s["label"].numpy()
         image = render(tissue_map(s["image"], label, render.n_clusters))  # [T,R,R]
         if image.shape[-1] != label.shape[-1]:
@@ -112,21 +128,33 @@ def finetune_renderer(
     """Fine-tune a renderer run on ``subjects`` of ``data`` only, into run folder ``out``; its EMA renderer.
 
     For the benchmark's per-fold renderers: a fold's synthetic samples then come from a renderer that
-    saw exactly the fold's training subjects (never a test subject, never more real data than the
-    segmenter). A finished run in ``out`` is reused, an interrupted one resumed from its last
-    quarter.
+    saw the fold's training subjects and nothing else of the real data, provided that ``init_from``
+    saw no real data (a simulator-pretrained renderer such as ``render-sim-64``). A finished run in
+    ``out`` fine-tuned alike (``out/finetune.json``) is reused, an interrupted one resumed from its
+    last quarter; one fine-tuned otherwise is refused.
 
     Args:
-        init_from: the renderer run to start from (a run folder: G, D and EMA are loaded).
+        init_from: the renderer to start from (a run folder: G, D and EMA are loaded; or a model
+            folder shipped with its discriminator).
         images: real frames shown (at the final resolution, no growth).
     """
     from .finetune import finetune_config
     from .trainer import train
 
     out = Path(out)
+    made = {"init_from": str(init_from), "data": str(Path(data).resolve()), "subjects": sorted(subjects),
+            "images": images, "seed": seed}  # fmt: skip
+    done = json.loads((out / FINETUNE).read_text()) if (out / FINETUNE).is_file() else None
+    if done is not None and done != made:
+        raise CineDataError(out, f"was fine-tuned with other settings ({done}, asked {made}): remove it")
+    if done is None and (out / "options.json").is_file():
+        raise CineDataError(out, f"holds a run without {FINETUNE}: not a fine-tuned fold renderer, remove it")
     cfg = finetune_config(
         init_from, total_images=images, subjects=tuple(subjects), seed=seed, threads=threads,
         checkpoint_images=max(images // 4, 1), snapshot_images=images, metrics_images=0,
     )  # fmt: skip
-    train(cfg, out, data=data, resume=(out / "options.json").is_file(), progress=False)
+    resume = (out / "options.json").is_file()
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / FINETUNE, made)
+    train(cfg, out, data=data, resume=resume, progress=False)
     return load_pretrained(out)  # the newest snapshot: the last step's
