@@ -68,6 +68,20 @@ def test_real_frames_keep_observed_labelled_frames_with_their_tissues(cache: Pat
         RealFrames.from_cache(cache, SIZE, subjects=("nobody",))
 
 
+def test_metric_floor_frames_come_from_other_subjects(cache: Path) -> None:
+    frames = RealFrames.from_cache(cache, SIZE)
+    idx, floor = frames.metric_split(100, torch.Generator().manual_seed(0))
+    scored = {frames.subjects[i] for i in idx.tolist()}
+    others = {frames.subjects[i] for i in floor.tolist()}
+    assert scored and others and not scored & others  # never the same subject's neighbouring frame
+    assert len(floor) == len(idx) <= 100 and len(set(idx.tolist()) | set(floor.tolist())) == 2 * len(idx)
+    again = frames.metric_split(100, torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], idx) and torch.equal(again[1], floor)  # seeded
+    one = RealFrames.from_cache(cache, SIZE, subjects=["s0"])
+    a, b = one.metric_split(5, torch.Generator().manual_seed(0))
+    assert len(a) == len(b) == 5 and not set(a.tolist()) & set(b.tolist())  # one subject: its frames split
+
+
 def test_reals_and_fakes_are_pooled_and_faded_alike(cache: Path) -> None:
     cfg = _tiny_cfg()
     frames = RealFrames.from_cache(cache, SIZE, cfg.n_clusters)

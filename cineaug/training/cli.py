@@ -159,9 +159,10 @@ def _renderer_results(g, data: Path, n: int, seed: int) -> dict[str, dict[str, f
     clusters = g.n_tissues - N_HEART_CLASSES
     frames = RealFrames.from_cache(data, g.resolution, clusters)
     gen = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(frames), generator=gen)[: min(n, len(frames) // 2)]
+    idx, others = frames.metric_split(n, gen)
     z = torch.randn(len(idx), g.latent_dim, generator=gen)
-    flat = evaluate_renderer(g, frames, idx, z, simulated_tissue_cycles(8, g.resolution, clusters, seed))
+    cycles = simulated_tissue_cycles(8, g.resolution, clusters, seed)
+    flat = evaluate_renderer(g, frames, idx, z, cycles, floor=others)
     floor = lambda k: flat.get(f"{k}_floor", float("nan"))  # noqa: E731
     return {k: {"fake": v, "floor": floor(k)} for k, v in flat.items() if not k.endswith("_floor")}
 

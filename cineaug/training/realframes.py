@@ -90,6 +90,33 @@ class RealFrames:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    def metric_split(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames to render for the metrics and the real frames of their floor, from other subjects.
+
+        Subjects are shuffled and split into two halves by frame count; up to ``n`` frames are drawn
+        from the first (rendered and compared with their real selves) and as many from the second
+        (the real-vs-real floor), so that a floor frame is never the ED/ES partner or cine neighbour of a
+        scored frame. With a single subject its frames are split instead.
+
+        Returns:
+            ``idx`` and ``floor``, ``[M]`` frame indices each, disjoint.
+        """
+        names = np.array(self.subjects)
+        unique = np.array(sorted(set(self.subjects)))
+        if len(unique) > 1:
+            order = unique[torch.randperm(len(unique), generator=generator).numpy()]
+            counts = np.array([(names == s).sum() for s in order])
+            cut = int(np.clip(np.searchsorted(np.cumsum(counts), counts.sum() / 2) + 1, 1, len(order) - 1))
+            first = np.isin(names, order[:cut])
+            a, b = np.flatnonzero(first), np.flatnonzero(~first)
+        else:
+            perm = torch.randperm(len(self), generator=generator).numpy()
+            a, b = perm[: len(self) // 2], perm[len(self) // 2 :]
+        m = min(n, len(a), len(b))  # as many of each: FID and KID are biased by sample size
+        a = a[torch.randperm(len(a), generator=generator).numpy()[:m]]
+        b = b[torch.randperm(len(b), generator=generator).numpy()[:m]]
+        return torch.from_numpy(a), torch.from_numpy(b)
+
     def batch(
         self, idx: torch.Tensor, res: int, alpha: float, device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -8,7 +8,6 @@ a render that ignores its map, or a map with the wrong texture, is what D learns
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -100,6 +99,7 @@ def evaluate_renderer(
     z: torch.Tensor,
     cycles: torch.Tensor,
     phase: Phase | None = None,
+    floor: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Metrics of a renderer: its renders of real frames' maps against those frames, and its flicker.
 
@@ -108,11 +108,12 @@ def evaluate_renderer(
         z: ``[M,Z]`` their latents.
         cycles: ``[S,T,R,R]`` tissue maps of whole cycles (the flicker test), ``S <= M``.
         phase: render at this phase of training (default: the final resolution).
+        floor: ``[M]`` other real frames, of other subjects (:meth:`RealFrames.metric_split`), for
+            the real-vs-real floor; without them (or with fewer than 2) the distances are left out.
 
     Returns:
-        ``swd``/``fid``/``kid`` (renders vs the real frames, with ``*_floor`` other real frames vs
-        them; left out when fewer than 2 other frames exist), ``l1`` (a render vs the real frame of
-        the same map), and the rendered cycles'
+        ``swd``/``fid``/``kid`` (renders vs the real frames, with ``*_floor`` the floor frames vs
+        them), ``l1`` (a render vs the real frame of the same map), and the rendered cycles'
         ``temporal_diff`` and ``temporal_jitter`` (:func:`~cineaug.metrics.cine.temporal_stats`).
     """
     dev = next(g.parameters()).device
@@ -120,9 +121,8 @@ def evaluate_renderer(
         g, one_hot_tissues(reals.tissues[idx].to(dev), reals.n_tissues), z.to(dev), phase
     )  # [M,R,R]
     real = reals.images[idx]
-    rest = torch.from_numpy(np.setdiff1d(np.arange(len(reals)), idx.numpy()))
-    order = torch.randperm(len(rest), generator=torch.Generator().manual_seed(0))
-    out = evaluate_frames(fake, real, reals.images[rest[order[: len(idx)]]]) if len(rest) >= 2 else {}
+    enough = floor is not None and len(floor) >= 2
+    out = evaluate_frames(fake, real, reals.images[floor]) if enough else {}
     out["l1"] = float((fake - real).abs().mean())
     out.update(temporal_stats(render_cycles(g, cycles, z[: len(cycles)], reals.n_tissues, phase)))
     return out

@@ -136,7 +136,7 @@ class Trainer:
         self.metric_z = torch.randn(cfg.metrics_n, cfg.latent_dim, generator=gen)  # [M,Z]
         self.metric_c = torch.multinomial(freq, cfg.metrics_n, replacement=True, generator=gen)  # [M]
         if self.renderer:  # render real frames' maps (metrics) and simulated cycles (samples, flicker)
-            self.metric_idx = torch.randperm(len(self.reals), generator=gen)[: cfg.metrics_n]  # [M]
+            self.metric_idx, self.metric_floor = self.reals.metric_split(cfg.metrics_n, gen)  # [M] each
             self.sample_tissues = simulated_tissue_cycles(cfg.n_samples, cfg.resolution, cfg.n_clusters)
         spacing = read_index(data_root).get("spacing", {}).get("prepared_mm", {})
         self.spacing_mm = spacing.get("mean", 1.0) * _first_res(data_root) / cfg.resolution
@@ -190,7 +190,7 @@ class Trainer:
         if self.renderer:
             z = self.metric_z[: len(self.metric_idx)]
             return evaluate_renderer(
-                self.gan.G_ema, self.reals, self.metric_idx, z, self.sample_tissues, phase
+                self.gan.G_ema, self.reals, self.metric_idx, z, self.sample_tissues, phase, self.metric_floor
             )
         img, lab = self._generate(self.metric_z, self.metric_c, phase)
         r = self.reals
