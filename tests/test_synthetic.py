@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import GENERATOR_SIZE as SIZE
-from monai.data import CacheDataset, DataLoader, MetaTensor
+from monai.data import CacheDataset, DataLoader, MetaTensor, list_data_collate
 from monai.data.meta_obj import set_track_meta
 from monai.transforms import Compose, Lambdad, MapTransform, RandAffined, RandomizableTransform
 from monai.utils import TransformBackends, set_determinism
@@ -167,6 +167,25 @@ def test_10_flag_on_every_sample_collates(generator):
     assert batch["synthetic"].shape == (6,) and batch["synthetic"].dtype == torch.bool
     assert 0 < int(batch["synthetic"].sum()) < 6
     assert batch["image"].shape == (6, 20, SIZE, SIZE)
+
+
+def test_add_mode_puts_a_synthetic_sample_beside_the_real_one_and_collates_flat(generator):
+    scale = Lambdad("image", lambda x: x * 2)  # a later transform: must reach every sample of the list
+    tf = Compose([aug(generator, prob=0.5, mode="add"), scale])
+    tf.set_random_state(3)
+    items = [tf(sample(i)) for i in range(12)]
+    assert all(isinstance(x, list) and len(x) in (1, 2) for x in items)
+    assert all(not bool(x[0]["synthetic"]) and torch.all(x[0]["image"] == -1.0) for x in items)  # real, x2
+    added = [x[1] for x in items if len(x) == 2]
+    assert 0 < len(added) < 12 and all(bool(d["synthetic"]) and d["subject"] for d in added)
+    assert all(d["label_source"].eq(int(LabelSource.GENERATED)).all() for d in added)
+    loader = DataLoader(CacheDataset([sample(i) for i in range(12)], tf, progress=False), batch_size=4,
+                        collate_fn=list_data_collate)  # fmt: skip
+    tf.set_random_state(3)
+    flags = torch.cat([b["synthetic"] for b in loader])
+    assert len(flags) == 12 + len(added) and int(flags.sum()) == len(added)  # same draws, flattened
+    with pytest.raises(ValueError, match="mode must be one of"):
+        aug(generator, mode="append")
 
 
 def test_frame_wise_samples_get_one_synthetic_frame(generator):

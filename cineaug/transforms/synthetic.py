@@ -34,6 +34,8 @@ from .rendered import RenderedAppearance
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
 synthetic): replacing a quarter of the samples beat a half at 2 and at 10 training patients."""
+MODES = ("replace", "add")
+"""How a synthetic sample enters: in place of the real one, or beside it."""
 APPEARANCES = ("source", "gmm")
 """Appearances of a synthetic cycle: the source's own image, or a random rendering of its labels."""
 
@@ -227,6 +229,10 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         own_labels: as :class:`SyntheticCycleAugmenter` (the sample's own labels, deformed).
         appearance: as :class:`SyntheticCycleAugmenter` (``"source"`` or ``"gmm"``).
         n_clusters: as :class:`SyntheticCycleAugmenter`.
+        mode: ``"replace"`` (the synthetic sample takes the real one's place with probability
+            ``prob``) or ``"add"`` (a list: the real sample, then with probability ``prob`` a
+            synthetic one beside it; MONAI's ``Compose`` applies the next transforms to each and
+            ``list_data_collate`` flattens them into the batch, as with ``RandCropByPosNegLabeld``).
         pathology_key: the sample's pathology name (read for ``match_pathology``, rewritten).
         synthetic_key: where the per-sample flag is written (bool tensor).
         allow_missing_keys: skip missing keys instead of raising ``KeyError``.
@@ -242,6 +248,8 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), generator=g, prob=0.3)  # doctest: +SKIP
         >>> aug = SyntheticCycleAugmenterd(keys=("image", "label"), bank="runs/bank")     # doctest: +SKIP
         >>> Compose([aug, RandAffined(...)])                                                # doctest: +SKIP
+        >>> add = SyntheticCycleAugmenterd(keys=("image", "label"), bank="runs/sim", appearance="gmm",
+        ...                                mode="add")  # a synthetic sample beside a quarter of the reals
     """
 
     backend = SyntheticCycleAugmenter.backend
@@ -261,9 +269,13 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         own_labels: bool = False,
         appearance: str | RandCycleAppearance | RenderedAppearance | nn.Module = "source",
         n_clusters: int = 4,
+        mode: str = "replace",
     ):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
+        self.mode = mode
         self.augmenter = SyntheticCycleAugmenter(
             generator, 1.0, match_pathology, batch_size, precision, bank, own_labels, appearance, n_clusters
         )
@@ -274,19 +286,32 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         self.augmenter.set_random_state(int(self.R.randint(MAX_SEED)))
         return self
 
-    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
-        d = dict(data)
-        if self.first_key(d) == ():
-            return convert_to_tensor(d, track_meta=get_track_meta())
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any] | list[dict[Hashable, Any]]:
+        """The sample replaced (``mode="replace"``: a dict) or ``[real]`` / ``[real, synthetic]``
+        (``mode="add"``: a list)."""
+        if self.first_key(data) == ():
+            d = convert_to_tensor(dict(data), track_meta=get_track_meta())
+            return [d] if self.mode == "add" else d
         self.randomize(None)
+        if self.mode == "add":
+            real = self._kept(data)
+            return [real, self._replaced(data)] if self._do_transform else [real]
+        return self._replaced(data) if self._do_transform else self._kept(data)
+
+    def _kept(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """The sample as it is (tensors, flagged real)."""
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = convert_to_tensor(d[key], track_meta=get_track_meta())
+            if isinstance(d[key], MetaTensor):
+                d[key].meta[SYNTHETIC_META] = False
+        d[self.synthetic_key] = torch.tensor(False)
+        return d
+
+    def _replaced(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """A copy of the sample with a synthetic image and label (flagged synthetic)."""
+        d = dict(data)
         present = list(self.key_iterator(d))
-        if not self._do_transform:
-            for key in present:
-                d[key] = convert_to_tensor(d[key], track_meta=get_track_meta())
-                if isinstance(d[key], MetaTensor):
-                    d[key].meta[SYNTHETIC_META] = False
-            d[self.synthetic_key] = torch.tensor(False)
-            return d
         image_key = present[0]
         label_key = present[1] if len(present) > 1 else None
         self.augmenter.randomize(pathology=d.get(self.pathology_key))
