@@ -9,7 +9,14 @@ import pytest
 import torch
 from conftest import disk_cycle, key_frame_cycle
 
-from cineaug.benchmark.arms import ARMS, ArmSpec, added_transform, arm_spec, training_transform
+from cineaug.benchmark.arms import (
+    ARMS,
+    ArmSpec,
+    added_transform,
+    arm_spec,
+    share_schedule,
+    training_transform,
+)
 from cineaug.benchmark.segmentation import Protocol, train_model
 from cineaug.data import cycle_to_sample
 from cineaug.simulate import write_simulated_dataset
@@ -135,7 +142,9 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("own-gmm-only") == ArmSpec("none", 1.0, "own", "gmm")
     assert arm_spec("sim-gmm+affine@0.1") == ArmSpec("affine", 0.1, "simulator", "gmm")
     assert arm_spec("own-gmm+nnunet@+0.25") == ArmSpec("nnunet", 0.0, "own", "gmm", added=0.25)
+    assert arm_spec("sim-gmm+nnunet@0.5~") == ArmSpec("nnunet", 0.5, "simulator", "gmm", anneal=True)
     for bad, message in [
+        ("sim-gmm+nnunet@+0.25~", "cannot be annealed"),
         ("texture+nnunet", "unknown arm"),
         ("gmm+nnunet@1.5", r"\(0, 1\]"),
         ("gmm+nnunet@lots", "number"),
@@ -175,3 +184,22 @@ def test_added_arms_keep_every_real_sample_and_add_synthetic_ones(sim_bank: Path
     protocol = Protocol(steps=2, batch_size=4, channels=(4, 8))
     train_model([sample], counting(real), protocol, 0, added=counting(extra), n_added=2)
     assert seen.count(False) == 8 and seen.count(True) == 4  # 2 steps x (4 real + 2 added)
+
+
+def test_an_annealed_share_falls_to_zero_over_training(sim_bank: Path) -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    assert share_schedule("sim-gmm+nnunet@0.5", training_transform("nnunet"), 10) is None
+    tf = training_transform("sim-gmm+nnunet@0.5~", sim_bank=sim_bank)
+    hook = share_schedule("sim-gmm+nnunet@0.5~", tf, steps=40)
+    drawn = []
+
+    def recording(d):
+        out = tf(d)
+        drawn.append(bool(out.get("synthetic", False)))
+        return out
+
+    protocol = Protocol(steps=40, batch_size=4, channels=(4, 8))
+    train_model([sample], recording, protocol, 0, on_step=hook)
+    first, last = sum(drawn[:80]), sum(drawn[80:])  # steps 0-19 (share 0.5 -> 0.25), 20-39 (0.25 -> 0)
+    assert first > last and first >= 20 and last <= 20, (first, last)
+    assert tf.transforms[1].prob == pytest.approx(0.5 / 40)  # set for the last step

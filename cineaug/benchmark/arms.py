@@ -22,12 +22,14 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
   then only sets how many samples are drawn, the same for every arm;
 - ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
   instead adds synthetic samples beside a full real batch (0.25 x 16 = 4 more per step,
-  :func:`added_transform`).
+  :func:`added_transform`); ``@0.5~`` anneals the share linearly from 0.5 at the first step to 0 at
+  the last (:func:`share_schedule`): synthetic samples early, real ones at the end.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monai.transforms import Compose
@@ -46,6 +48,7 @@ class ArmSpec:
     labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
     appearance: str = "source"  # "source" (as the label source renders it), "gmm" or "renderer"
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
+    anneal: bool = False  # the share falls linearly to 0 over training
 
 
 SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
@@ -99,7 +102,7 @@ def arm_spec(arm: str) -> ArmSpec:
 
     Example:
         >>> arm_spec("sim-gmm+nnunet@0.25")
-        ArmSpec(baseline='nnunet', share=0.25, labels='simulator', appearance='gmm')
+        ArmSpec(baseline='nnunet', share=0.25, labels='simulator', appearance='gmm', added=0.0, anneal=False)
     """
     name, _, share_text = arm.partition("@")
     if name in BASELINES:
@@ -116,9 +119,11 @@ def arm_spec(arm: str) -> ArmSpec:
         )
     if only and share_text:
         raise ValueError(f"arm {arm!r}: an -only arm replaces every sample, it takes no @share")
-    added = share_text.startswith("+")
+    added, anneal = share_text.startswith("+"), share_text.endswith("~")
+    if added and anneal:
+        raise ValueError(f"arm {arm!r}: an added share (@+) cannot be annealed (~)")
     try:
-        share = 1.0 if only else float(share_text.removeprefix("+") or DEFAULT_SHARE)
+        share = 1.0 if only else float(share_text.removeprefix("+").removesuffix("~") or DEFAULT_SHARE)
     except ValueError:
         raise ValueError(f"arm {arm!r}: the share after '@' must be a number in (0, 1]") from None
     if not 0 < share <= 1:
@@ -126,7 +131,29 @@ def arm_spec(arm: str) -> ArmSpec:
     labels, appearance = SYNTHETIC_SOURCES[synthetic]
     if added:
         return ArmSpec(base or "none", 0.0, labels, appearance, added=share)
-    return ArmSpec(base or "none", share, labels, appearance)
+    return ArmSpec(base or "none", share, labels, appearance, anneal=anneal)
+
+
+def share_schedule(arm: str, transform: Compose, steps: int) -> Callable[[int], None] | None:
+    """For an annealed arm (``@share~``), a per-step hook that sets the synthetic step's probability
+    to ``share * (1 - step / steps)``; None for other arms.
+
+    Example:
+        >>> tf = training_transform("own-gmm+nnunet@0.5~")
+        >>> hook = share_schedule("own-gmm+nnunet@0.5~", tf, steps=100)
+        >>> hook(50); tf.transforms[1].prob
+        0.25
+    """
+    spec = arm_spec(arm)
+    synthetic = [t for t in transform.transforms if isinstance(t, SyntheticCycleAugmenterd)]
+    if not spec.anneal or not synthetic:
+        return None
+
+    def at_step(step: int) -> None:
+        for t in synthetic:
+            t.prob = spec.share * (1 - step / steps)
+
+    return at_step
 
 
 def needs_generator(arm: str) -> bool:

@@ -38,6 +38,7 @@ from .arms import (
     needs_generator,
     needs_renderer,
     needs_simulator,
+    share_schedule,
     training_transform,
 )
 from .report import render_report
@@ -345,17 +346,20 @@ def run_benchmark(
                         bar.update()
                         continue
                     spec = arm_spec(arm)
+                    transform = training_transform(arm, *sources)
                     model, seconds = train_model(
                         samples,
-                        training_transform(arm, *sources),
+                        transform,
                         protocol,
                         seed,
                         added=added_transform(arm, *sources),
                         n_added=round(spec.added * protocol.batch_size),
+                        on_step=share_schedule(arm, transform, protocol.steps),
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
                     row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added}
+                    row.update(anneal=spec.anneal)
                     dice, hd = frame_scores(pred, frames)
                     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
                     row.update(

@@ -152,6 +152,7 @@ def train_model(
     seed: int,
     added: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     n_added: int = 0,
+    on_step: Callable[[int], None] | None = None,
 ) -> tuple[UNet, float]:
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
 
@@ -163,6 +164,8 @@ def train_model(
         seed: seeds the weights, the sample order and the transform.
         added: a transform whose ``n_added`` samples are added to every batch beside the
             ``batch_size`` ones of ``transform`` (synthetic samples added, none replaced).
+        on_step: called with the step index before each step's samples are drawn (an annealed
+            share, :func:`~cineaug.benchmark.arms.share_schedule`).
 
     Returns:
         The trained model (eval mode) and the training time in seconds.
@@ -179,7 +182,9 @@ def train_model(
     start = time.perf_counter()
     set_track_meta(False)  # plain tensors: faster transforms, nothing here reads the metadata
     try:
-        for _ in range(protocol.steps):
+        for step in range(protocol.steps):
+            if on_step is not None:
+                on_step(step)
             picks = rng.integers(len(samples), size=protocol.batch_size)
             items = [transform(samples[i]) for i in picks]
             if added is not None and n_added:
