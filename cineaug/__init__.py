@@ -48,6 +48,7 @@ _LAZY = {
     "SyntheticCycleMixd": ".transforms",
     "SyntheticPool": ".transforms",
     "SyntheticPrepareBatch": ".transforms",
+    "SyntheticShareSchedule": ".transforms",
     "baseline": ".transforms",
     "tissue_map": ".transforms",
 }
@@ -78,6 +79,7 @@ __all__ = [
     "SyntheticCycleMixd",
     "SyntheticPool",
     "SyntheticPrepareBatch",
+    "SyntheticShareSchedule",
     "baseline",
     "tissue_map",
     "decode_labels",

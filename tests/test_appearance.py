@@ -203,3 +203,30 @@ def test_an_annealed_share_falls_to_zero_over_training(sim_bank: Path) -> None:
     first, last = sum(drawn[:80]), sum(drawn[80:])  # steps 0-19 (share 0.5 -> 0.25), 20-39 (0.25 -> 0)
     assert first > last and first >= 20 and last <= 20, (first, last)
     assert tf.transforms[1].prob == pytest.approx(0.5 / 40)  # set for the last step
+
+
+def test_share_schedule_sets_prob_per_step_and_drives_a_monai_trainer(sim_bank: Path) -> None:
+    from ignite.engine import Events
+    from monai.engines import SupervisedTrainer
+
+    from cineaug import SyntheticShareSchedule
+
+    aug = SyntheticCycleAugmenterd(keys=("image", "label"), bank=sim_bank, appearance="gmm")
+    schedule = SyntheticShareSchedule([aug], start=0.5, steps=100)
+    assert schedule(0) == 0.5 and schedule(50) == pytest.approx(0.25) and aug.prob == pytest.approx(0.25)
+    assert schedule(100) == 0.0 and schedule(500) == 0.0  # held after the last step
+    for bad in (dict(start=1.5), dict(steps=0)):
+        with pytest.raises(ValueError):
+            SyntheticShareSchedule([aug], **bad)
+    net = torch.nn.Conv2d(1, 4, 1)
+    data = [{"image": torch.zeros(1, 8, 8), "label": torch.zeros(1, 8, 8, dtype=torch.long)}] * 4
+    trainer = SupervisedTrainer(
+        device=torch.device("cpu"), max_epochs=2, train_data_loader=torch.utils.data.DataLoader(data, 2),
+        network=net, optimizer=torch.optim.SGD(net.parameters(), 0.1),
+        loss_function=lambda y, t: torch.nn.functional.cross_entropy(y, t[:, 0]),
+    )  # fmt: skip
+    seen = []
+    auto = SyntheticShareSchedule([aug], start=0.4).attach(trainer)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: seen.append(aug.prob))
+    trainer.run()
+    assert auto.steps == 4 and seen == pytest.approx([0.4, 0.3, 0.2, 0.1])

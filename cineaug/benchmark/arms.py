@@ -35,7 +35,14 @@ from dataclasses import dataclass
 from monai.transforms import Compose
 from torch import nn
 
-from ..transforms import BASELINES, RandFramed, SyntheticBank, SyntheticCycleAugmenterd, baseline
+from ..transforms import (
+    BASELINES,
+    RandFramed,
+    SyntheticBank,
+    SyntheticCycleAugmenterd,
+    SyntheticShareSchedule,
+    baseline,
+)
 from ..transforms.synthetic import DEFAULT_PROB
 
 
@@ -134,9 +141,10 @@ def arm_spec(arm: str) -> ArmSpec:
     return ArmSpec(base or "none", share, labels, appearance, anneal=anneal)
 
 
-def share_schedule(arm: str, transform: Compose, steps: int) -> Callable[[int], None] | None:
+def share_schedule(arm: str, transform: Compose, steps: int) -> Callable[[int], float] | None:
     """For an annealed arm (``@share~``), a per-step hook that sets the synthetic step's probability
-    to ``share * (1 - step / steps)``; None for other arms.
+    to ``share * (1 - step / steps)`` (:class:`~cineaug.transforms.SyntheticShareSchedule`); None for
+    other arms.
 
     Example:
         >>> tf = training_transform("own-gmm+nnunet@0.5~")
@@ -148,12 +156,7 @@ def share_schedule(arm: str, transform: Compose, steps: int) -> Callable[[int], 
     synthetic = [t for t in transform.transforms if isinstance(t, SyntheticCycleAugmenterd)]
     if not spec.anneal or not synthetic:
         return None
-
-    def at_step(step: int) -> None:
-        for t in synthetic:
-            t.prob = spec.share * (1 - step / steps)
-
-    return at_step
+    return SyntheticShareSchedule(synthetic, start=spec.share, end=0.0, steps=steps)
 
 
 def needs_generator(arm: str) -> bool:

@@ -152,7 +152,7 @@ def train_model(
     seed: int,
     added: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     n_added: int = 0,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int], object] | None = None,
 ) -> tuple[UNet, float]:
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
 

@@ -7,6 +7,7 @@ from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
 from .pool import SyntheticPool
 from .rendered import RenderedAppearance
+from .schedule import SyntheticShareSchedule
 from .synthetic import (
     SyntheticCycleAugmenter,
     SyntheticCycleAugmenterD,
@@ -28,6 +29,7 @@ __all__ = [
     "SyntheticCycleMixd",
     "SyntheticPrepareBatch",
     "SyntheticPool",
+    "SyntheticShareSchedule",
     "baseline",
     "tissue_map",
 ]

@@ -1,0 +1,76 @@
+"""``SyntheticShareSchedule``: anneal the share of synthetic samples over training.
+
+On ACDC (docs/benchmark.md, how much synthetic) a share that falls linearly from a half at the first
+step to none at the last beat a constant quarter (the same number of synthetic samples in all) on
+matched seeds: synthetic samples early teach invariance, real ones at the end fit the scanner.
+The schedule sets ``prob`` of the augmenters it is given, from a training loop (call it with the
+step) or from a MONAI ``SupervisedTrainer`` (``attach``: ignite's ``ITERATION_STARTED``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from monai.transforms import RandomizableTransform
+
+
+class SyntheticShareSchedule:
+    """Linear share ``start -> end`` over ``steps`` training steps, set on ``augmenters``' ``prob``.
+
+    Args:
+        augmenters: the transforms whose ``prob`` is the synthetic share (e.g. the
+            :class:`~cineaug.transforms.SyntheticCycleAugmenterd` of a pipeline; any MONAI
+            ``RandomizableTransform``).
+        start: the share at step 0.
+        end: the share at the last step.
+        steps: training steps; with ``attach``, None takes the engine's ``max_epochs x epoch_length``.
+
+    Example:
+        >>> aug = SyntheticCycleAugmenterd(("image", "label"), bank="sim", appearance="gmm")  # doctest: +SKIP
+        >>> SyntheticShareSchedule([aug], start=0.5, steps=2000).attach(trainer)  # doctest: +SKIP
+        >>> schedule = SyntheticShareSchedule([aug], 0.5, steps=100); schedule(50)  # doctest: +SKIP
+        0.25
+    """
+
+    def __init__(
+        self,
+        augmenters: Sequence[RandomizableTransform],
+        start: float = 0.5,
+        end: float = 0.0,
+        steps: int | None = None,
+    ):
+        if not augmenters:
+            raise ValueError("SyntheticShareSchedule needs at least one augmenter to set the share of")
+        for value, name in ((start, "start"), (end, "end")):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} share must be in [0, 1], got {value}")
+        if steps is not None and steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        self.augmenters, self.start, self.end, self.steps = list(augmenters), start, end, steps
+
+    def share(self, step: int) -> float:
+        """The share at ``step`` (0-based): linear from ``start`` to ``end``, held after the last step."""
+        if self.steps is None:
+            raise ValueError("steps unknown: pass steps=, or attach the schedule to an engine")
+        fraction = min(max(step, 0) / self.steps, 1.0)
+        return self.start + (self.end - self.start) * fraction
+
+    def __call__(self, step: int) -> float:
+        """Set every augmenter's ``prob`` to the share at ``step``; returns it."""
+        value = self.share(step)
+        for aug in self.augmenters:
+            aug.prob = value
+        return value
+
+    def attach(self, engine: Any) -> SyntheticShareSchedule:
+        """Set the share before every iteration of an ignite engine (MONAI's trainers are ones)."""
+        from ignite.engine import Events
+
+        def update(e: Any) -> None:
+            if self.steps is None:
+                self.steps = max(int(e.state.max_epochs) * int(e.state.epoch_length), 1)
+            self(int(e.state.iteration) - 1)
+
+        engine.add_event_handler(Events.ITERATION_STARTED, update)
+        return self
