@@ -68,16 +68,20 @@ def _stat(rows: list[dict[str, Any]], arm: str, size: int, key: str) -> tuple[fl
 def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     keys = ["dice_mean"] + [f"dice_{c}" for c in CLASSES if any(not math.isnan(r[f"dice_{c}"]) for r in rows)]
     sizes = sorted({r["size"] for r in rows})
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.6), squeeze=False)
+    arms = _arms(rows)
+    colours = plt.get_cmap("tab20" if len(arms) > 10 else "tab10")
+    markers = "os^Dvp<>hX"
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys) + 2.2, 3.6), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        for arm in _arms(rows):
+        for i, arm in enumerate(arms):  # one colour and marker per arm; baselines dashed
             stats = [_stat(rows, arm, s, key) for s in sizes]
             mean, sd = np.array([m for m, _, _ in stats]), np.array([s for _, s, _ in stats])
             ax.errorbar(
                 sizes,
                 mean,
                 yerr=sd,
-                marker="o",
+                marker=markers[i % len(markers)],
+                color=colours(i % colours.N),
                 capsize=3,
                 label=arm,
                 ls="--" if arm in BASELINE_ARMS else "-",
@@ -88,7 +92,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_xticklabels([str(s) for s in sizes])
         ax.minorticks_off()
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside, not on, the data
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
