@@ -441,6 +441,8 @@ def render_report(out: str | os.PathLike) -> Path:
         ]
     by_subject = paired_by_subject(rows)[1]
     if best is not None and by_subject:
+        header = ["arm", "size", "seeds", "subjects", f"Dice - {best}", "subjects won", "p"]
+        header.append(f"HD95 - {best} (mm)")
         blocks += [
             ("h", f"Per training size, paired over test subjects, against {best}"),
             (
@@ -450,22 +452,7 @@ def render_report(out: str | os.PathLike) -> Path:
                 "it does not carry the variance of drawing the training patients, which the seed-paired "
                 "tables above do.",
             ),
-            (
-                "table",
-                (
-                    [
-                        "arm",
-                        "size",
-                        "seeds",
-                        "subjects",
-                        f"Dice - {best}",
-                        "subjects won",
-                        "p",
-                        f"HD95 - {best} (mm)",
-                    ],
-                    by_subject,
-                ),  # fmt: skip
-            ),
+            ("table", (header, by_subject)),
         ]
     if _montage(out, rows, out / "predictions.png"):
         blocks += [("h", "Example predictions (contours)"), ("img", "predictions.png")]

@@ -358,8 +358,8 @@ def run_benchmark(
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
-                    row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added}
-                    row.update(anneal=spec.anneal)
+                    row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added,
+                           "anneal": spec.anneal}  # fmt: skip
                     dice, hd = frame_scores(pred, frames)
                     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
                     row.update(

@@ -37,7 +37,7 @@ def weights_digest(module: nn.Module) -> str:
     for name, tensor in module.state_dict().items():
         h.update(name.encode())
         h.update(str(tuple(tensor.shape)).encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        h.update(tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy().tobytes())
     return "sha256:" + h.hexdigest()
 
 
