@@ -243,10 +243,16 @@ def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeyp
     assert result.exit_code == 0, result.output
     rows = read_results(out)
     assert [(r["arm"], r["size"], r["seed"], r["steps"]) for r in rows] == [("synthetic-only", 1, 3, 5)]
-    assert json.loads((out / "benchmark.json").read_text())["generator"] == str(folder)
+    meta = json.loads((out / "benchmark.json").read_text())
+    assert meta["generator"] == str(folder) and meta["protocol"]["device"] == "cpu"
     assert CliRunner().invoke(cli.app, ["report", str(out)]).exit_code == 0
     bad = CliRunner().invoke(cli.app, [*args[:6], "--arms", "none,mixup"])
     assert bad.exit_code != 0 and "mixup" in bad.output
+    for device, why in (("tpu9", "--device 'tpu9'"), ("cuda", "no CUDA device")):
+        if device == "cuda" and torch.cuda.is_available():
+            continue
+        bad = CliRunner().invoke(cli.app, [*args, "--device", device])
+        assert bad.exit_code != 0 and why in bad.output, bad.output
 
 
 def test_same_seed_same_model(caches):

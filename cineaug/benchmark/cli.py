@@ -30,6 +30,18 @@ def _ints(text: str) -> list[int]:
         raise typer.BadParameter(f"expected comma-separated integers or ranges, got {text!r}") from err
 
 
+def _check_device(device: str) -> None:
+    """A clear error for a ``--device`` torch cannot use here."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as err:
+        raise typer.BadParameter(f"--device {device!r}: {err}") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise typer.BadParameter(f"--device {device!r}: torch sees no CUDA device on this machine")
+
+
 def benchmark_command(
     data: Annotated[Path, typer.Option("--data", help="prepared cache of training subjects, or 'simulator'")],
     out: Annotated[Path, typer.Option("--out", help="output folder (results.jsonl, report.md/.html)")],
@@ -73,6 +85,9 @@ def benchmark_command(
         int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
     ] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads (1 when the machine is busy)")] = 2,
+    device: Annotated[
+        str, typer.Option(help="torch device of the segmentation UNet, e.g. cuda (transforms run on the CPU)")
+    ] = "cpu",
     max_test_frames: Annotated[
         int | None, typer.Option(help="cap on scored test frames, evenly spaced (default: all)")
     ] = None,
@@ -85,6 +100,7 @@ def benchmark_command(
     from .segmentation import Protocol
 
     names = [a.strip() for a in arms.split(",") if a.strip()]
+    _check_device(device)
     for name in names:
         try:
             arm_spec(name)
@@ -105,7 +121,7 @@ def benchmark_command(
             generator=None if model.lower() == "none" or bank is not None else model,
             steps=steps,
             progress=progress,
-            protocol=Protocol(threads=threads, max_test_frames=max_test_frames),
+            protocol=Protocol(threads=threads, max_test_frames=max_test_frames, device=device),
             bank=bank,
             resume=resume,
             sim_bank=sim_bank,

@@ -387,6 +387,7 @@ def run_benchmark(
         "renderer": None if renderer is None else str(renderer_source or type(renderer).__name__),
         "renderer_finetune_images": renderer_finetune,
         "machine": describe_machine(),
+        "gpu": torch.cuda.get_device_name(protocol.device) if protocol.device.startswith("cuda") else None,
         "protocol": protocol.to_dict(),
         "wall_seconds": round(time.perf_counter() - start, 1),
     }

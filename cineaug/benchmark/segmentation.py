@@ -53,6 +53,7 @@ class Protocol:
     weight_decay: float = 1e-4  # AdamW weight decay
     max_test_frames: int | None = None  # cap on scored test frames, evenly spaced (None: all of them)
     threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
+    device: str = "cpu"  # torch device of the UNet ("cuda" on a GPU machine); transforms stay on the CPU
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,7 +176,8 @@ def train_model(
         if hasattr(tf, "set_random_state"):
             tf.set_random_state(seed + offset)
     rng = np.random.default_rng(seed)
-    model = build_model(protocol)
+    device = torch.device(protocol.device)
+    model = build_model(protocol).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
     schedule = torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=protocol.steps, power=0.9)
     model.train()
@@ -189,7 +191,7 @@ def train_model(
             items = [transform(samples[i]) for i in picks]
             if added is not None and n_added:
                 items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
-            image, label, annotated = _batch(items)
+            image, label, annotated = (t.to(device) for t in _batch(items))
             loss = segmentation_loss(model(image), label, annotated)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -202,11 +204,11 @@ def train_model(
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, image: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-    """Argmax labels ``[N,1,H,W]`` (int64) of frames ``[N,1,H,W]``."""
+    """Argmax labels ``[N,1,H,W]`` (int64, on the CPU) of frames ``[N,1,H,W]``, run where ``model`` is."""
     model.eval()
-    return torch.cat(
-        [model(image[i : i + chunk]).argmax(1, keepdim=True) for i in range(0, len(image), chunk)]
-    )
+    device = next(model.parameters()).device
+    chunks = (image[i : i + chunk].to(device) for i in range(0, len(image), chunk))
+    return torch.cat([model(x).argmax(1, keepdim=True).cpu() for x in chunks])
 
 
 def frame_scores(pred: torch.Tensor, frames: Frames) -> tuple[torch.Tensor, torch.Tensor]:
