@@ -243,3 +243,26 @@ def test_the_shipped_simulator_renderer_loads_paints_and_can_be_fine_tuned() -> 
     assert image.shape == (2, 64, 64) and torch.equal(image[0], image[1]) and float(image.std()) > 0.05
     cfg = finetune_config("render-sim-64", total_images=100)
     assert cfg.arch == "renderer" and cfg.start_res == 64 and cfg.init_from == "render-sim-64"
+
+
+def test_a_renderer_grows_from_a_lower_resolution_source(cache: Path, tmp_path: Path) -> None:
+    from cineaug.training.finetune import finetune_config, load_initial_weights, source_state
+    from cineaug.training.step import build_networks
+
+    small = train(_tiny_cfg(resolution=16, start_res=8), tmp_path / "r16", data=cache, progress=False)
+    cfg = finetune_config(small, resolution=SIZE, stable_images=0, fade_images=8, total_images=16)
+    assert cfg.start_res == 16 and schedule(cfg, 0).res == SIZE and schedule(cfg, 4).alpha == 0.5
+    g, d = build_networks(cfg, (), ())
+    ema = build_networks(cfg, (), ())[0]
+    fresh = {k: v.clone() for k, v in ema.state_dict().items()}
+    load_initial_weights(source_state(small), {"G": g, "G_ema": ema, "D": d})
+    source = load_pretrained(small).state_dict()  # the source's EMA generator
+    for key, value in ema.state_dict().items():  # lower blocks from the source, the 32 px block fresh
+        assert torch.equal(value, source[key] if key in source else fresh[key]), key
+    assert any(key.startswith("blocks.32.") for key in fresh) and not any(
+        k.startswith("blocks.32.") for k in source
+    )
+    grown = load_pretrained(train(cfg, tmp_path / "r32", data=cache, progress=False))
+    assert grown.resolution == SIZE
+    with pytest.raises(CineDataError, match="do not match"):  # another width is no growth
+        load_initial_weights(source_state(small), {"G": build_networks(cfg.replace(fmap_max=4), (), ())[0]})

@@ -6,6 +6,11 @@ from its EMA weights); the optimizers, the image count and the ADA strength star
 networks keep the source's pathology classes, onto which the data's pathology names are mapped
 (e.g. Sunnybrook ``HF-I`` -> ACDC ``MINF``), so a fine-tuned generator is conditioned like the one
 it came from.
+
+Growing: a source of a lower resolution than the run (``--set resolution=128`` on a 64 px renderer,
+with ``--set stable_images=0`` to fade the new block in at once) loads into the lower blocks of the
+bigger networks; the new blocks (``<part>.<res>.*`` above the source's resolutions) keep their
+fresh weights and fade in as ProGAN's do.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
@@ -78,10 +84,33 @@ def _load_model_folder(folder: Path, modules: dict[str, nn.Module]) -> int:
     if (folder / MANIFEST).is_file():
         verify_folder(folder)
     g_state = st_load((folder / WEIGHTS_NAME).read_bytes())
-    modules["G"].load_state_dict(g_state)
-    modules["G_ema"].load_state_dict(g_state)
-    modules["D"].load_state_dict(st_load((folder / D_WEIGHTS).read_bytes()))
+    load_grown(modules["G"], g_state)
+    load_grown(modules["G_ema"], g_state)
+    load_grown(modules["D"], st_load((folder / D_WEIGHTS).read_bytes()))
     return int(read_config(folder).get("images_seen", 0))
+
+
+def _resolution_of(key: str) -> int | None:
+    """The resolution a parameter belongs to (``blocks.128.conv0.weight`` -> 128), None if unnamed."""
+    parts = key.split(".")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+
+
+def load_grown(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load ``state`` into ``module``, which may be the same network grown to higher resolutions.
+
+    Raises:
+        RuntimeError: a parameter of ``state`` that ``module`` lacks, a shape that differs, or a
+            missing parameter that is not of a resolution above all of the source's.
+    """
+    source_top = max((r for k in state if (r := _resolution_of(k)) is not None), default=0)
+    result = module.load_state_dict(state, strict=False)
+    stray = [k for k in result.missing_keys if (_resolution_of(k) or 0) <= source_top]
+    if result.unexpected_keys or stray:
+        raise RuntimeError(
+            f"parameters the source has but this network lacks: {result.unexpected_keys[:4]}; "
+            f"missing below the source's resolution {source_top}: {stray[:4]}"
+        )
 
 
 def source_class_names(state: Path) -> tuple[str, ...]:
@@ -101,11 +130,14 @@ def load_initial_weights(state: Path, modules: dict[str, nn.Module]) -> int:
         if state.is_dir():
             return _load_model_folder(state, modules)
         tensors, meta = load_training_state(state)
-        load_modules(tensors, modules)
+        for name, module in modules.items():
+            prefix = name + "."
+            load_grown(module, {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
     except (ValueError, RuntimeError, OSError) as err:
         raise CineDataError(
             state, f"init_from: the networks do not match this run's configuration "
-            f"(use the source run's arch, resolution, latent_dim, fmap_base, fmap_max): {err}",
+            f"(use the source run's arch, latent_dim, fmap_base, fmap_max, and its resolution or a higher "
+            f"one): {err}",
         ) from err  # fmt: skip
     return int(meta["images_seen"])
 
