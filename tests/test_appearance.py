@@ -15,12 +15,13 @@ from cineaug.benchmark.arms import (
     added_transform,
     arm_spec,
     share_schedule,
+    start_of,
     training_transform,
 )
 from cineaug.benchmark.segmentation import Protocol, train_model
 from cineaug.data import cycle_to_sample
 from cineaug.simulate import write_simulated_dataset
-from cineaug.transforms import RandCycleAppearance, SyntheticCycleAugmenterd, tissue_map
+from cineaug.transforms import RandCycleAppearance, SyntheticCycleAugmenterd, start_share, tissue_map
 from cineaug.transforms.appearance import N_HEART_CLASSES
 from cineaug.types import LV, MYO, LabelSource
 
@@ -143,6 +144,7 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("sim-gmm+affine@0.1") == ArmSpec("affine", 0.1, "simulator", "gmm")
     assert arm_spec("own-gmm+nnunet@+0.25") == ArmSpec("nnunet", 0.0, "own", "gmm", added=0.25)
     assert arm_spec("sim-gmm+nnunet@0.5~") == ArmSpec("nnunet", 0.5, "simulator", "gmm", anneal=True)
+    assert arm_spec("own-gmm+nnunet@auto~") == ArmSpec("nnunet", 0.5, "own", "gmm", anneal=True, by_size=True)
     for bad, message in [
         ("sim-gmm+nnunet@+0.25~", "cannot be annealed"),
         ("texture+nnunet", "unknown arm"),
@@ -203,6 +205,13 @@ def test_an_annealed_share_falls_to_zero_over_training(sim_bank: Path) -> None:
     first, last = sum(drawn[:80]), sum(drawn[80:])  # steps 0-19 (share 0.5 -> 0.25), 20-39 (0.25 -> 0)
     assert first > last and first >= 20 and last <= 20, (first, last)
     assert tf.transforms[1].prob == pytest.approx(0.5 / 40)  # set for the last step
+    for size, start in ((1, 0.5), (2, 0.5), (5, 0.2), (20, 0.05)):  # @auto~: the start falls with the size
+        assert start_of("sim-gmm+nnunet@auto~", size) == start
+        assert start_of("sim-gmm+nnunet@0.5~", size) == 0.5
+        share_schedule("sim-gmm+nnunet@auto~", tf, steps=40, n_subjects=size)(20)
+        assert tf.transforms[1].prob == pytest.approx(start / 2)
+    with pytest.raises(ValueError, match=">= 1"):
+        start_share(0)
 
 
 def test_share_schedule_sets_prob_per_step_and_drives_a_monai_trainer(sim_bank: Path) -> None:
@@ -230,3 +239,5 @@ def test_share_schedule_sets_prob_per_step_and_drives_a_monai_trainer(sim_bank: 
     trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: seen.append(aug.prob))
     trainer.run()
     assert auto.steps == 4 and seen == pytest.approx([0.4, 0.3, 0.2, 0.1])
+    by_size = SyntheticShareSchedule.for_subjects([aug], n_subjects=10, steps=10)
+    assert (by_size.start, by_size.end, by_size(5)) == (0.1, 0.0, pytest.approx(0.05))

@@ -23,7 +23,9 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
 - ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
   instead adds synthetic samples beside a full real batch (0.25 x 16 = 4 more per step,
   :func:`added_transform`); ``@0.5~`` anneals the share linearly from 0.5 at the first step to 0 at
-  the last (:func:`share_schedule`): synthetic samples early, real ones at the end.
+  the last (:func:`share_schedule`): synthetic samples early, real ones at the end; ``@auto~``
+  starts it where the training set's size says (:func:`~cineaug.transforms.start_share`: a half for
+  2 subjects, a fifth for 5, a twentieth for 20).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from ..transforms import (
     SyntheticCycleAugmenterd,
     SyntheticShareSchedule,
     baseline,
+    start_share,
 )
 from ..transforms.synthetic import DEFAULT_PROB
 
@@ -56,6 +59,7 @@ class ArmSpec:
     appearance: str = "source"  # "source" (as the label source renders it), "gmm" or "renderer"
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
     anneal: bool = False  # the share falls linearly to 0 over training
+    by_size: bool = False  # an annealed share that starts at start_share(training subjects)
 
 
 SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
@@ -108,8 +112,9 @@ def arm_spec(arm: str) -> ArmSpec:
         ValueError: naming the arm and what is wrong with it.
 
     Example:
-        >>> arm_spec("sim-gmm+nnunet@0.25")
-        ArmSpec(baseline='nnunet', share=0.25, labels='simulator', appearance='gmm', added=0.0, anneal=False)
+        >>> arm_spec("sim-gmm+nnunet@0.25")  # doctest: +NORMALIZE_WHITESPACE
+        ArmSpec(baseline='nnunet', share=0.25, labels='simulator', appearance='gmm', added=0.0,
+                anneal=False, by_size=False)
     """
     name, _, share_text = arm.partition("@")
     if name in BASELINES:
@@ -126,37 +131,47 @@ def arm_spec(arm: str) -> ArmSpec:
         )
     if only and share_text:
         raise ValueError(f"arm {arm!r}: an -only arm replaces every sample, it takes no @share")
+    labels, appearance = SYNTHETIC_SOURCES[synthetic]
+    if share_text == "auto~":
+        return ArmSpec(base or "none", start_share(1), labels, appearance, anneal=True, by_size=True)
     added, anneal = share_text.startswith("+"), share_text.endswith("~")
     if added and anneal:
         raise ValueError(f"arm {arm!r}: an added share (@+) cannot be annealed (~)")
     try:
         share = 1.0 if only else float(share_text.removeprefix("+").removesuffix("~") or DEFAULT_SHARE)
     except ValueError:
-        raise ValueError(f"arm {arm!r}: the share after '@' must be a number in (0, 1]") from None
+        raise ValueError(f"arm {arm!r}: the share after '@' must be a number in (0, 1] or auto~") from None
     if not 0 < share <= 1:
         raise ValueError(f"arm {arm!r}: the share after '@' must be in (0, 1]")
-    labels, appearance = SYNTHETIC_SOURCES[synthetic]
     if added:
         return ArmSpec(base or "none", 0.0, labels, appearance, added=share)
     return ArmSpec(base or "none", share, labels, appearance, anneal=anneal)
 
 
-def share_schedule(arm: str, transform: Compose, steps: int) -> Callable[[int], float] | None:
-    """For an annealed arm (``@share~``), a per-step hook that sets the synthetic step's probability
-    to ``share * (1 - step / steps)`` (:class:`~cineaug.transforms.SyntheticShareSchedule`); None for
-    other arms.
+def start_of(arm: str, n_subjects: int) -> float:
+    """The arm's share at the first step for a training set of ``n_subjects`` (``@auto~``: by size)."""
+    spec = arm_spec(arm)
+    return start_share(n_subjects) if spec.by_size else spec.share
+
+
+def share_schedule(
+    arm: str, transform: Compose, steps: int, n_subjects: int = 1
+) -> Callable[[int], float] | None:
+    """For an annealed arm (``@share~``, ``@auto~``), a per-step hook that sets the synthetic step's
+    probability to ``start * (1 - step / steps)`` (:class:`~cineaug.transforms.SyntheticShareSchedule`;
+    ``start`` from :func:`start_of`); None for other arms.
 
     Example:
         >>> tf = training_transform("own-gmm+nnunet@0.5~")
         >>> hook = share_schedule("own-gmm+nnunet@0.5~", tf, steps=100)
-        >>> hook(50); tf.transforms[1].prob
+        >>> _ = hook(50); tf.transforms[1].prob
         0.25
     """
     spec = arm_spec(arm)
     synthetic = [t for t in transform.transforms if isinstance(t, SyntheticCycleAugmenterd)]
     if not spec.anneal or not synthetic:
         return None
-    return SyntheticShareSchedule(synthetic, start=spec.share, end=0.0, steps=steps)
+    return SyntheticShareSchedule(synthetic, start=start_of(arm, n_subjects), end=0.0, steps=steps)
 
 
 def needs_generator(arm: str) -> bool:

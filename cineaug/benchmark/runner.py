@@ -39,6 +39,7 @@ from .arms import (
     needs_renderer,
     needs_simulator,
     share_schedule,
+    start_of,
     training_transform,
 )
 from .report import render_report
@@ -354,12 +355,12 @@ def run_benchmark(
                         seed,
                         added=added_transform(arm, *sources),
                         n_added=round(spec.added * protocol.batch_size),
-                        on_step=share_schedule(arm, transform, protocol.steps),
+                        on_step=share_schedule(arm, transform, protocol.steps, n_subjects=size),
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
-                    row = {"arm": arm, "size": size, "seed": seed, "share": spec.share, "added": spec.added,
-                           "anneal": spec.anneal}  # fmt: skip
+                    row = {"arm": arm, "size": size, "seed": seed, "share": start_of(arm, size),
+                           "added": spec.added, "anneal": spec.anneal}  # fmt: skip
                     dice, hd = frame_scores(pred, frames)
                     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
                     row.update(

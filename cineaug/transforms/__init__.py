@@ -7,7 +7,7 @@ from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
 from .pool import SyntheticPool
 from .rendered import RenderedAppearance
-from .schedule import SyntheticShareSchedule
+from .schedule import SyntheticShareSchedule, start_share
 from .synthetic import (
     SyntheticCycleAugmenter,
     SyntheticCycleAugmenterD,
@@ -30,6 +30,7 @@ __all__ = [
     "SyntheticPrepareBatch",
     "SyntheticPool",
     "SyntheticShareSchedule",
+    "start_share",
     "baseline",
     "tissue_map",
 ]

@@ -15,6 +15,22 @@ from typing import Any
 from monai.transforms import RandomizableTransform
 
 
+def start_share(n_subjects: int, most: float = 0.5) -> float:
+    """Where an annealed share starts for ``n_subjects`` labelled training subjects: ``min(most, 1 / n)``.
+
+    Synthetic samples help most when real data are a sliver and cost a little once the real patients
+    cover their own scanners' contrast (ACDC: docs/benchmark.md, how much synthetic), so the share
+    falls with the training set: a half for 1-2 subjects, a fifth for 5, a twentieth for 20.
+
+    Example:
+        >>> [start_share(n) for n in (1, 2, 5, 10, 20)]
+        [0.5, 0.5, 0.2, 0.1, 0.05]
+    """
+    if n_subjects < 1:
+        raise ValueError(f"n_subjects must be >= 1, got {n_subjects}")
+    return min(most, 1.0 / n_subjects)
+
+
 class SyntheticShareSchedule:
     """Linear share ``start -> end`` over ``steps`` training steps, set on ``augmenters``' ``prob``.
 
@@ -48,6 +64,19 @@ class SyntheticShareSchedule:
         if steps is not None and steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         self.augmenters, self.start, self.end, self.steps = list(augmenters), start, end, steps
+
+    @classmethod
+    def for_subjects(
+        cls, augmenters: Sequence[RandomizableTransform], n_subjects: int, steps: int | None = None
+    ) -> SyntheticShareSchedule:
+        """The measured default: from :func:`start_share` of the training set's size down to none.
+
+        Example:
+            >>> aug = SyntheticCycleAugmenterd(("image", "label"), bank=BANK)  # doctest: +SKIP
+            >>> SyntheticShareSchedule.for_subjects([aug], 5, steps=2000).start  # doctest: +SKIP
+            0.2
+        """
+        return cls(augmenters, start=start_share(n_subjects), end=0.0, steps=steps)
 
     def share(self, step: int) -> float:
         """The share at ``step`` (0-based): linear from ``start`` to ``end``, held after the last step."""
