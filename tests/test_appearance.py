@@ -145,6 +145,8 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("own-gmm+nnunet@+0.25") == ArmSpec("nnunet", 0.0, "own", "gmm", added=0.25)
     assert arm_spec("sim-gmm+nnunet@0.5~") == ArmSpec("nnunet", 0.5, "simulator", "gmm", anneal=True)
     assert arm_spec("own-gmm+nnunet@auto~") == ArmSpec("nnunet", 0.5, "own", "gmm", anneal=True, by_size=True)
+    assert arm_spec("sim-bssfp+nnunet@0.5~") == ArmSpec("nnunet", 0.5, "simulator", "gmm-bssfp", anneal=True)
+    assert training_transform("own-bssfp-only").transforms[1].augmenter.render.bright_blood_prob == 1.0
     for bad, message in [
         ("sim-gmm+nnunet@+0.25~", "cannot be annealed"),
         ("texture+nnunet", "unknown arm"),

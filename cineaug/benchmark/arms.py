@@ -16,8 +16,10 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
 - the synthetic part names a label source and an appearance: ``synthetic`` (the generator's cycles as
   they are), ``gmm`` (the generator's label cycles, randomly rendered), ``sim`` (simulator cycles as
   they are), ``sim-gmm`` (simulator label cycles, randomly rendered), ``own-gmm`` (the training
-  sample's own labels deformed and randomly rendered), and ``render``, ``sim-render``, ``own-render``
-  (the same label sources painted by a trained label renderer, :mod:`cineaug.models.renderer`);
+  sample's own labels deformed and randomly rendered), ``sim-bssfp``, ``own-bssfp`` (the same, with
+  the blood pools always brighter than the myocardium, as in bSSFP cine), and ``render``,
+  ``sim-render``, ``own-render`` (the same label sources painted by a trained label renderer,
+  :mod:`cineaug.models.renderer`);
 - ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
   then only sets how many samples are drawn, the same for every arm;
 - ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
@@ -39,6 +41,7 @@ from torch import nn
 
 from ..transforms import (
     BASELINES,
+    RandCycleAppearance,
     RandFramed,
     SyntheticBank,
     SyntheticCycleAugmenterd,
@@ -56,7 +59,7 @@ class ArmSpec:
     baseline: str
     share: float = 0.0
     labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
-    appearance: str = "source"  # "source" (as the label source renders it), "gmm" or "renderer"
+    appearance: str = "source"  # "source" (as the label source renders it), "gmm", "gmm-bssfp" or "renderer"
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
     anneal: bool = False  # the share falls linearly to 0 over training
     by_size: bool = False  # an annealed share that starts at start_share(training subjects)
@@ -69,6 +72,8 @@ SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
     "sim": ("simulator", "source"),
     "sim-gmm": ("simulator", "gmm"),
     "own-gmm": ("own", "gmm"),
+    "sim-bssfp": ("simulator", "gmm-bssfp"),
+    "own-bssfp": ("own", "gmm-bssfp"),
     "render": ("generator", "renderer"),
     "sim-render": ("simulator", "renderer"),
     "own-render": ("own", "renderer"),
@@ -260,7 +265,9 @@ def _compose(
         source = {"bank": sim_bank}
     else:
         source = {"own_labels": True}
-    appearance: str | nn.Module = spec.appearance
+    appearance: str | nn.Module | RandCycleAppearance = spec.appearance
+    if appearance == "gmm-bssfp":  # bSSFP's contrast order kept: blood pools brighter than the myocardium
+        appearance = RandCycleAppearance(bright_blood_prob=1.0)
     if appearance == "renderer":
         if spec.labels == "simulator" and rendered_sim_bank is not None:
             source, appearance = {"bank": rendered_sim_bank}, "source"
