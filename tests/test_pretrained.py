@@ -116,3 +116,17 @@ def test_package_model_draws_the_sample_gif_from_the_classes_asked_for(folder, t
     assert drawn == [1, 1, 1, 1]
     with pytest.raises(ValueError, match="HCM"):
         package_model(path, tmp_path / "b", card="# b\n", n_samples=2, pathologies=("HCM",))
+
+
+def test_every_shipped_model_loads_by_name_with_its_card_and_samples():
+    from cineaug.pretrained import available, resolve
+
+    names = sorted(available())
+    assert {"progan-sim-64", "render-sim-64", "render-acdc80-64"} <= set(names), names
+    for name in names:
+        folder = resolve(name)
+        verify_folder(folder)  # every file's size and sha256 as its manifest says
+        card = (folder / "MODEL_CARD.md").read_text()
+        assert card.startswith(f"# {name}") and (folder / "samples.gif").stat().st_size > 0, name
+        g = load_pretrained(name)
+        assert g.resolution == int(name.rsplit("-", 1)[1]), name  # the size its name says
