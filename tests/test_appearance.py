@@ -15,7 +15,6 @@ from cineaug.benchmark.arms import (
     added_transform,
     arm_spec,
     share_schedule,
-    start_of,
     training_transform,
 )
 from cineaug.benchmark.segmentation import Protocol, train_model
@@ -208,8 +207,8 @@ def test_an_annealed_share_falls_to_zero_over_training(sim_bank: Path) -> None:
     assert first > last and first >= 20 and last <= 20, (first, last)
     assert tf.transforms[1].prob == pytest.approx(0.5 / 40)  # set for the last step
     for size, start in ((1, 0.5), (2, 0.5), (5, 0.2), (20, 0.05)):  # @auto~: the start falls with the size
-        assert start_of("sim-gmm+nnunet@auto~", size) == start
-        assert start_of("sim-gmm+nnunet@0.5~", size) == 0.5
+        assert arm_spec("sim-gmm+nnunet@auto~").start(size) == start
+        assert arm_spec("sim-gmm+nnunet@0.5~").start(size) == 0.5
         share_schedule("sim-gmm+nnunet@auto~", tf, steps=40, n_subjects=size)(20)
         assert tf.transforms[1].prob == pytest.approx(start / 2)
     with pytest.raises(ValueError, match=">= 1"):

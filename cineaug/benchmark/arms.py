@@ -41,7 +41,6 @@ from torch import nn
 
 from ..transforms import (
     BASELINES,
-    RandCycleAppearance,
     RandFramed,
     SyntheticBank,
     SyntheticCycleAugmenterd,
@@ -63,6 +62,10 @@ class ArmSpec:
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
     anneal: bool = False  # the share falls linearly to 0 over training
     by_size: bool = False  # an annealed share that starts at start_share(training subjects)
+
+    def start(self, n_subjects: int) -> float:
+        """The share at the first step for a training set of ``n_subjects`` (``@auto~``: by size)."""
+        return start_share(n_subjects) if self.by_size else self.share
 
 
 SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
@@ -153,18 +156,12 @@ def arm_spec(arm: str) -> ArmSpec:
     return ArmSpec(base or "none", share, labels, appearance, anneal=anneal)
 
 
-def start_of(arm: str, n_subjects: int) -> float:
-    """The arm's share at the first step for a training set of ``n_subjects`` (``@auto~``: by size)."""
-    spec = arm_spec(arm)
-    return start_share(n_subjects) if spec.by_size else spec.share
-
-
 def share_schedule(
     arm: str, transform: Compose, steps: int, n_subjects: int = 1
 ) -> Callable[[int], float] | None:
     """For an annealed arm (``@share~``, ``@auto~``), a per-step hook that sets the synthetic step's
     probability to ``start * (1 - step / steps)`` (:class:`~cineaug.transforms.SyntheticShareSchedule`;
-    ``start`` from :func:`start_of`); None for other arms.
+    ``start`` from :meth:`ArmSpec.start`); None for other arms.
 
     Example:
         >>> tf = training_transform("own-gmm+nnunet@0.5~")
@@ -176,7 +173,7 @@ def share_schedule(
     synthetic = [t for t in transform.transforms if isinstance(t, SyntheticCycleAugmenterd)]
     if not spec.anneal or not synthetic:
         return None
-    return SyntheticShareSchedule(synthetic, start=start_of(arm, n_subjects), end=0.0, steps=steps)
+    return SyntheticShareSchedule(synthetic, start=spec.start(n_subjects), end=0.0, steps=steps)
 
 
 def needs_generator(arm: str) -> bool:
@@ -265,9 +262,7 @@ def _compose(
         source = {"bank": sim_bank}
     else:
         source = {"own_labels": True}
-    appearance: str | nn.Module | RandCycleAppearance = spec.appearance
-    if appearance == "gmm-bssfp":  # bSSFP's contrast order kept: blood pools brighter than the myocardium
-        appearance = RandCycleAppearance(bright_blood_prob=1.0)
+    appearance: str | nn.Module = spec.appearance
     if appearance == "renderer":
         if spec.labels == "simulator" and rendered_sim_bank is not None:
             source, appearance = {"bank": rendered_sim_bank}, "source"

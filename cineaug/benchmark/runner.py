@@ -39,7 +39,6 @@ from .arms import (
     needs_renderer,
     needs_simulator,
     share_schedule,
-    start_of,
     training_transform,
 )
 from .report import render_report
@@ -359,7 +358,7 @@ def run_benchmark(
                     )
                     pred = predict(model, frames.image)
                     _save_examples(out / PREDICTIONS / f"{arm}-n{size}-s{seed}.npz", frames, pred)
-                    row = {"arm": arm, "size": size, "seed": seed, "share": start_of(arm, size),
+                    row = {"arm": arm, "size": size, "seed": seed, "share": spec.start(size),
                            "added": spec.added, "anneal": spec.anneal}  # fmt: skip
                     dice, hd = frame_scores(pred, frames)
                     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})

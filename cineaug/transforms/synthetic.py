@@ -36,7 +36,10 @@ DEFAULT_PROB = 0.25
 synthetic): replacing a quarter of the samples beat a half at 2 and at 10 training patients."""
 MODES = ("replace", "add")
 """How a synthetic sample enters: in place of the real one, or beside it."""
-APPEARANCES = ("source", "gmm")
+RANDOM_APPEARANCES: dict[str, dict[str, float]] = {"gmm": {}, "gmm-bssfp": {"bright_blood_prob": 1.0}}
+"""Named random renderings of a label cycle: :class:`RandCycleAppearance` options (``gmm-bssfp``: the
+blood pools always brighter than the myocardium, as in bSSFP cine)."""
+APPEARANCES = ("source", *RANDOM_APPEARANCES)
 """Appearances of a synthetic cycle: the source's own image, or a random rendering of its labels."""
 
 
@@ -100,7 +103,8 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             ``appearance="gmm"`` only the labels and the background's shapes survive.
         appearance: ``"source"`` keeps the source's image; ``"gmm"`` renders the label cycle with a
             random appearance (:class:`~cineaug.transforms.appearance.RandCycleAppearance`, or pass
-            one configured); a trained label renderer
+            one configured); ``"gmm-bssfp"`` the same with the blood pools always brighter than the
+            myocardium, as in bSSFP cine (better in-distribution on ACDC); a trained label renderer
             (:class:`~cineaug.models.renderer.LabelRenderer`, or a
             :class:`~cineaug.transforms.rendered.RenderedAppearance`) paints it with real texture.
         n_clusters: background intensity classes painted by ``"gmm"``
@@ -133,9 +137,10 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             )
         if isinstance(appearance, nn.Module):
             appearance = RenderedAppearance(appearance)
-        self.render = (
-            RandCycleAppearance() if appearance == "gmm" else (None if appearance == "source" else appearance)
-        )
+        if isinstance(appearance, str):  # "source": the source's own image, nothing to render
+            named = RANDOM_APPEARANCES.get(appearance)
+            appearance = None if named is None else RandCycleAppearance(**named)
+        self.render = appearance
         self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
         self._class: int | None = None
