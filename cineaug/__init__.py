@@ -10,7 +10,7 @@ from .cache import CacheWriter
 from .data import CycleDataset, cycle_to_sample
 from .errors import CineDataError, DataWarning, ReadLog, SkippedItemWarning
 from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
-from .prepare import prepare_dataset
+from .prepare import prepare_dataset, write_simulated_dataset
 from .preprocess import prepare_cycle
 from .propagate import propagate_labels
 from .types import (
@@ -26,7 +26,7 @@ from .types import (
     check_cycle_arrays,
 )
 
-# Generators, the registry and the MONAI transforms import MONAI's transform stack (seconds):
+# Generators, the registry, generate and the MONAI transforms import MONAI's transform stack (seconds):
 # they load on first use (PEP 562), so reading data stays quick to import.
 _LAZY = {
     "DCGANGenerator": ".models",
@@ -39,18 +39,19 @@ _LAZY = {
     "locate_heart": ".localize",
     "RandCycleAppearance": ".transforms",
     "RandFramed": ".transforms",
-    "RenderedAppearance": ".transforms",
-    "SyntheticBank": ".transforms",
+    "RenderedAppearance": ".generate",
+    "SyntheticBank": ".generate",
     "SyntheticCycleAugmenter": ".transforms",
     "SyntheticCycleAugmenterD": ".transforms",
     "SyntheticCycleAugmenterDict": ".transforms",
     "SyntheticCycleAugmenterd": ".transforms",
     "SyntheticCycleMixd": ".transforms",
-    "SyntheticPool": ".transforms",
+    "SyntheticPool": ".generate",
     "SyntheticPrepareBatch": ".transforms",
     "SyntheticShareSchedule": ".transforms",
     "baseline": ".transforms",
-    "tissue_map": ".transforms",
+    "tissue_map": ".tissues",
+    "write_bank": ".generate",
 }
 
 
@@ -82,6 +83,7 @@ __all__ = [
     "SyntheticShareSchedule",
     "baseline",
     "tissue_map",
+    "write_bank",
     "decode_labels",
     "from_pretrained",
     "load_pretrained",
@@ -113,4 +115,5 @@ __all__ = [
     "read_mnms",
     "read_nifti",
     "read_sunnybrook",
+    "write_simulated_dataset",
 ]

@@ -106,7 +106,7 @@ def simulate(
 ) -> None:
     """Simulate labelled short-axis bSSFP cycles with the built-in phantom (the cache format is
     `cineaug prepare simulator n=N,seed=S,label_set=L OUTPUT`)."""
-    from .simulate import write_simulated_dataset
+    from .prepare import write_simulated_dataset
 
     try:
         path = write_simulated_dataset(
@@ -167,7 +167,8 @@ def export_bundle_command(
 
 
 def _register_training_commands() -> None:
-    from .training.cli import evaluate_command, render_command, sample_command, train_command
+    from .generate.cli import evaluate_command, render_command, sample_command
+    from .training.cli import train_command
 
     app.command("train")(train_command)
     app.command("sample")(sample_command)
@@ -176,9 +177,10 @@ def _register_training_commands() -> None:
 
 
 def _register_benchmark_commands() -> None:
-    from .benchmark.cli import benchmark_command, demo_command, report_command
+    from .benchmark.cli import benchmark_command_for, demo_command, report_command
+    from .training.fold_renderer import FoldRendererFinetune
 
-    app.command("benchmark")(benchmark_command)
+    app.command("benchmark")(benchmark_command_for(FoldRendererFinetune))
     app.command("report")(report_command)
     app.command("demo")(demo_command)
 

@@ -7,7 +7,7 @@ flow converges on the ventricles. :func:`locate_heart` chooses the centre of the
 holds the most of that evidence (the divergence of the flow plus the temporal change), weighted
 towards the image centre. A box rather than a peak: the crop must hold the whole heart, LV and
 RV, and a dilated heart with a weak wall moves less than a vessel with a flow artefact. Measured
-against the expert contours of ACDC and Sunnybrook by ``benchmarks/crop_coverage.py``.
+against the expert contours of ACDC and Sunnybrook by ``studies/crop_coverage.py``.
 """
 
 from __future__ import annotations

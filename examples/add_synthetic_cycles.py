@@ -16,7 +16,7 @@ from monai.data import CacheDataset, DataLoader
 from monai.transforms import Compose
 
 import cineaug
-from cineaug.simulate import write_simulated_dataset
+from cineaug.prepare import write_simulated_dataset
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from cineaug.benchmark import read_results, run_benchmark
-from cineaug.simulate import write_simulated_dataset
+from cineaug.prepare import write_simulated_dataset
 
 TRAIN_SEED, TEST_SEED = 1000, 2000  # simulator seeds of two disjoint cohorts
 

@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from monai.data import get_track_meta, set_track_meta  # noqa: E402
 
 import cineaug  # noqa: E402
-from cineaug.simulate import write_simulated_dataset  # noqa: E402
-from cineaug.training.sample import write_bank  # noqa: E402
+from cineaug.generate.sample import write_bank  # noqa: E402
+from cineaug.prepare import write_simulated_dataset  # noqa: E402
 
 
 def _draw(args: argparse.Namespace) -> dict[str, list[dict]]:

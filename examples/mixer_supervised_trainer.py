@@ -24,7 +24,7 @@ from monai.networks.utils import one_hot
 from monai.transforms import Compose
 
 import cineaug
-from cineaug.simulate import write_simulated_dataset
+from cineaug.prepare import write_simulated_dataset
 from cineaug.transforms import LabeledFramesd, RandFramed
 
 

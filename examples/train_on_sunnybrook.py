@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 
 import cineaug
-from cineaug.simulate import write_simulated_dataset
+from cineaug.generate.sample import write_bank
+from cineaug.prepare import write_simulated_dataset
 from cineaug.training.config import PRESETS
 from cineaug.training.finetune import SUNNYBROOK_TO_ACDC, finetune_config
-from cineaug.training.sample import write_bank
 from cineaug.training.trainer import train
 
 

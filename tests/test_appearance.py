@@ -11,6 +11,7 @@ from conftest import disk_cycle, key_frame_cycle
 
 from cineaug.benchmark.arms import (
     ARMS,
+    ArmSources,
     ArmSpec,
     added_transform,
     arm_spec,
@@ -19,9 +20,9 @@ from cineaug.benchmark.arms import (
 )
 from cineaug.benchmark.segmentation import Protocol, train_model
 from cineaug.data import cycle_to_sample
-from cineaug.simulate import write_simulated_dataset
+from cineaug.prepare import write_simulated_dataset
+from cineaug.tissues import N_HEART_CLASSES
 from cineaug.transforms import RandCycleAppearance, SyntheticCycleAugmenterd, start_share, tissue_map
-from cineaug.transforms.appearance import N_HEART_CLASSES
 from cineaug.types import LV, MYO, LabelSource
 
 
@@ -145,7 +146,9 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("sim-gmm+nnunet@0.5~") == ArmSpec("nnunet", 0.5, "simulator", "gmm", anneal=True)
     assert arm_spec("own-gmm+nnunet@auto~") == ArmSpec("nnunet", 0.5, "own", "gmm", anneal=True, by_size=True)
     assert arm_spec("sim-bssfp+nnunet@0.5~") == ArmSpec("nnunet", 0.5, "simulator", "gmm-bssfp", anneal=True)
-    assert training_transform("own-bssfp-only").transforms[1].augmenter.render.bright_blood_prob == 1.0
+    assert (
+        training_transform(arm_spec("own-bssfp-only")).transforms[1].augmenter.render.bright_blood_prob == 1.0
+    )
     for bad, message in [
         ("sim-gmm+nnunet@+0.25~", "cannot be annealed"),
         ("texture+nnunet", "unknown arm"),
@@ -162,9 +165,9 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
 def test_every_arm_yields_one_augmented_frame(sim_bank: Path) -> None:
     sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
     with pytest.raises(ValueError, match="--sim-bank"):
-        training_transform("sim-gmm+nnunet")
+        training_transform(arm_spec("sim-gmm+nnunet"))
     for arm in ("nnunet", "sim+nnunet@1", "sim-gmm-only", "own-gmm+nnunet@1"):
-        tf = training_transform(arm, sim_bank=sim_bank)
+        tf = training_transform(arm_spec(arm), ArmSources(sim_bank=sim_bank))
         tf.set_random_state(0)
         out = tf(sample)
         assert out["image"].shape == (1, 32, 32) and out["label"].shape == (1, 32, 32), arm
@@ -173,9 +176,10 @@ def test_every_arm_yields_one_augmented_frame(sim_bank: Path) -> None:
 
 def test_added_arms_keep_every_real_sample_and_add_synthetic_ones(sim_bank: Path) -> None:
     sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
-    assert added_transform("sim-gmm+nnunet@0.25", sim_bank=sim_bank) is None
-    real = training_transform("sim-gmm+nnunet@+0.25", sim_bank=sim_bank)
-    extra = added_transform("sim-gmm+nnunet@+0.25", sim_bank=sim_bank)
+    assert added_transform(arm_spec("sim-gmm+nnunet@0.25"), ArmSources(sim_bank=sim_bank)) is None
+    added = arm_spec("sim-gmm+nnunet@+0.25")
+    real = training_transform(added, ArmSources(sim_bank=sim_bank))
+    extra = added_transform(added, ArmSources(sim_bank=sim_bank))
     real.set_random_state(0), extra.set_random_state(0)
     assert not any(bool(real(sample).get("synthetic", False)) for _ in range(10))
     assert all(bool(extra(sample)["synthetic"]) for _ in range(10))
@@ -191,9 +195,10 @@ def test_added_arms_keep_every_real_sample_and_add_synthetic_ones(sim_bank: Path
 
 def test_an_annealed_share_falls_to_zero_over_training(sim_bank: Path) -> None:
     sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
-    assert share_schedule("sim-gmm+nnunet@0.5", training_transform("nnunet"), 10) is None
-    tf = training_transform("sim-gmm+nnunet@0.5~", sim_bank=sim_bank)
-    hook = share_schedule("sim-gmm+nnunet@0.5~", tf, steps=40)
+    assert share_schedule(arm_spec("sim-gmm+nnunet@0.5"), training_transform(arm_spec("nnunet")), 10) is None
+    annealed = arm_spec("sim-gmm+nnunet@0.5~")
+    tf = training_transform(annealed, ArmSources(sim_bank=sim_bank))
+    hook = share_schedule(annealed, tf, steps=40)
     drawn = []
 
     def recording(d):
@@ -209,7 +214,7 @@ def test_an_annealed_share_falls_to_zero_over_training(sim_bank: Path) -> None:
     for size, start in ((1, 0.5), (2, 0.5), (5, 0.2), (20, 0.05)):  # @auto~: the start falls with the size
         assert arm_spec("sim-gmm+nnunet@auto~").start(size) == start
         assert arm_spec("sim-gmm+nnunet@0.5~").start(size) == 0.5
-        share_schedule("sim-gmm+nnunet@auto~", tf, steps=40, n_subjects=size)(20)
+        share_schedule(arm_spec("sim-gmm+nnunet@auto~"), tf, steps=40, n_subjects=size)(20)
         assert tf.transforms[1].prob == pytest.approx(start / 2)
     with pytest.raises(ValueError, match=">= 1"):
         start_share(0)

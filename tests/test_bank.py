@@ -12,8 +12,8 @@ from conftest import GENERATOR_SIZE as SIZE
 
 from cineaug.data import CycleDataset
 from cineaug.errors import CineDataError
+from cineaug.generate.sample import write_bank
 from cineaug.models import save_pretrained
-from cineaug.training.sample import write_bank
 from cineaug.transforms import SyntheticBank, SyntheticCycleAugmenterd, SyntheticCycleMixd
 from cineaug.types import LabelSource
 

@@ -14,6 +14,7 @@ from cineaug import CacheWriter, CineCycle, LabelSource
 from cineaug.benchmark import (
     Frames,
     Protocol,
+    arm_spec,
     fold_unannotated,
     frame_scores,
     paired_by_subject,
@@ -150,10 +151,10 @@ def test_training_beats_an_untrained_model(caches):
     frames = scored_frames([test[i] for i in range(len(test))], PROTOCOL.max_test_frames)
     torch.set_num_threads(1)
     untrained, _ = train_model(
-        samples, training_transform("none"), Protocol(**{**PROTOCOL.to_dict(), "steps": 0}), 0
+        samples, training_transform(arm_spec("none")), Protocol(**{**PROTOCOL.to_dict(), "steps": 0}), 0
     )
     longer = Protocol(**{**PROTOCOL.to_dict(), "steps": 60})
-    trained, seconds = train_model(samples, training_transform("none"), longer, 0)
+    trained, seconds = train_model(samples, training_transform(arm_spec("none")), longer, 0)
     before = score(untrained(frames.image).argmax(1, keepdim=True), frames)["dice_mean"]
     after = score(trained(frames.image).argmax(1, keepdim=True), frames)["dice_mean"]
     assert after > max(0.5, before + 0.2), (before, after)
@@ -258,9 +259,10 @@ def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeyp
 def test_same_seed_same_model(caches):
     samples = [CycleDataset(caches[0])[i] for i in range(2)]
     short = Protocol(**{**PROTOCOL.to_dict(), "steps": 4})
-    a, _ = train_model(samples, training_transform("nnunet"), short, 5)
-    b, _ = train_model(samples, training_transform("nnunet"), short, 5)
-    c, _ = train_model(samples, training_transform("nnunet"), short, 6)
+    nnunet = arm_spec("nnunet")
+    a, _ = train_model(samples, training_transform(nnunet), short, 5)
+    b, _ = train_model(samples, training_transform(nnunet), short, 5)
+    c, _ = train_model(samples, training_transform(nnunet), short, 6)
     same = [torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters())]
     assert all(same) and not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 

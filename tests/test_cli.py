@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cineaug import CycleDataset, LabelSource
 from cineaug.cli import app
-from cineaug.simulate import write_simulated_dataset
+from cineaug.prepare import write_simulated_dataset
 from cineaug.viz import not_acquired_frame
 
 runner = CliRunner()
@@ -125,10 +125,10 @@ def test_every_long_command_has_progress_and_no_progress():
 
 
 def test_simulate_passes_no_progress_to_the_writer(tmp_path, monkeypatch):
-    import cineaug.simulate
+    import cineaug.prepare
 
     seen = {}
-    monkeypatch.setattr(cineaug.simulate, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
+    monkeypatch.setattr(cineaug.prepare, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
     result = runner.invoke(app, ["simulate", str(tmp_path / "s"), "--n", "1", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert seen["progress"] is False and seen["n"] == 1
@@ -139,9 +139,10 @@ def test_cli_errors_share_one_exit():
 
     import cineaug.benchmark.cli
     import cineaug.cli
+    import cineaug.generate.cli
     import cineaug.training.cli
 
-    for module in (cineaug.cli, cineaug.training.cli, cineaug.benchmark.cli):
+    for module in (cineaug.cli, cineaug.training.cli, cineaug.generate.cli, cineaug.benchmark.cli):
         source = inspect.getsource(module)
         assert "typer.Exit(" not in source and "err=True" not in source, module.__name__
 
@@ -182,13 +183,13 @@ def test_prepare_simulator_and_simulate_write_the_same_cache(tmp_path):
 
 
 def test_simulate_passes_prepare_options_and_bad_options_are_one_line(tmp_path, monkeypatch):
-    import cineaug.simulate
+    import cineaug.prepare
 
     result = runner.invoke(app, ["prepare", "simulator", "n=2,sed=1", str(tmp_path / "p")])
     assert result.exit_code == 2 and "unknown simulator option 'sed'" in result.output
     assert not (tmp_path / "p").exists()
     seen = {}
-    monkeypatch.setattr(cineaug.simulate, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
+    monkeypatch.setattr(cineaug.prepare, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
     args = ["simulate", str(tmp_path / "s"), "--n", "1", "--fov-mm", "200", "--strict", "--workers", "3"]
     assert runner.invoke(app, args).exit_code == 0
     assert seen["fov_mm"] == 200.0 and seen["strict"] is True and seen["workers"] == 3

@@ -12,8 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "cineaug"
 FACADE = "cineaug"  # cineaug/__init__.py: above every layer, imported by none
-UPWARD_ALLOWED = {("cineaug/simulate/__init__.py", "cineaug.prepare")}
-"""The one import that goes up (docs/concepts.md, "Layers"): the simulate facade's write_simulated_dataset."""
+FORBIDDEN = {"transforms": {"training"}, "benchmark": {"training"}, "generate": {"training"}}
+"""Imports the numbering allows but the design refuses (docs/concepts.md, "Layers")."""
+FORBIDDEN_EXCEPT = {("cineaug/generate/cli.py", "training")}
+"""Where a FORBIDDEN import is allowed: ``cineaug evaluate`` scores against training's real-data sets."""
 
 
 def _layers() -> dict[str, int]:
@@ -77,8 +79,6 @@ def _violations(layers: dict[str, int]) -> list[str]:
             continue
         for line, target in _imports(path):
             other = _unit(target)
-            if (str(path.relative_to(ROOT)), target) in UPWARD_ALLOWED:
-                continue
             if other != unit and (other == FACADE or layers.get(other, 99) >= layers[unit]):
                 bad.append(
                     f"{path.relative_to(ROOT)}:{line} imports {target} "
@@ -100,12 +100,39 @@ def test_the_check_sees_lazy_and_relative_imports():
     assert any("prepare.py" in v and "cineaug.simulate" in v for v in _violations(swapped))
 
 
-def test_the_one_upward_import_is_still_there_and_nothing_else_is_allowed():
-    for path, target in UPWARD_ALLOWED:
-        assert target in {t for _, t in _imports(ROOT / path)}, f"{path} no longer imports {target}: drop it"
+def _forbidden() -> list[str]:
+    bad = []
+    for path in _modules():
+        unit, where = _unit(_module_name(path)[0]), str(path.relative_to(ROOT))
+        for line, target in _imports(path):
+            other = _unit(target)
+            if other in FORBIDDEN.get(unit, ()) and (where, other) not in FORBIDDEN_EXCEPT:
+                bad.append(f"{where}:{line} imports {target} ({unit} may not import {other})")
+    return bad
+
+
+def test_no_module_makes_a_forbidden_import():
+    bad = _forbidden()
+    assert not bad, "imports the design refuses (docs/concepts.md, Layers):\n" + "\n".join(bad)
+
+
+def test_training_publishes_models_without_transforms_or_generate():
+    layers = _layers()
+    assert layers["tissues"] == 1 and layers["training"] < layers["generate"] < layers["transforms"]
+    assert layers["pretrained"] < layers["training"] < layers["benchmark"]
+    for path in (PACKAGE / "training").rglob("*.py"):
+        targets = {_unit(t) for _, t in _imports(path)}
+        assert not targets & {"transforms", "generate", "benchmark"}, path
+
+
+def test_the_forbidden_check_sees_an_import_of_training():
+    for unit in ("benchmark", "transforms"):
+        assert "training" in FORBIDDEN[unit]
+    evaluate = {_unit(t) for _, t in _imports(PACKAGE / "generate" / "cli.py")}
+    assert "training" in evaluate  # the one exception is still needed: drop it when it is not
+
+
+def test_simulate_imports_nothing_above_it():
     facade = PACKAGE / "simulate" / "__init__.py"
-    assert [t for _, t in _imports(facade) if _unit(t) != "simulate"] == ["cineaug.prepare"]
-    top_level = [n.module for n in ast.parse(facade.read_text()).body if isinstance(n, ast.ImportFrom)]
-    assert "prepare" not in str(
-        top_level
-    )  # loaded on first use only: importing simulate loads nothing above it
+    assert all(_unit(t) == "simulate" for _, t in _imports(facade))
+    assert not hasattr(__import__("cineaug.simulate", fromlist=["x"]), "write_simulated_dataset")

@@ -81,7 +81,7 @@ def test_export_bundle(folder, tmp_path):
 def test_package_model_from_a_snapshot(folder, tmp_path):
     import imageio.v3 as iio
 
-    from cineaug.pretrained import package_model
+    from cineaug.generate import package_model
 
     path, g = folder
     out = package_model(
@@ -103,8 +103,8 @@ def test_package_model_from_a_snapshot(folder, tmp_path):
 
 
 def test_package_model_draws_the_sample_gif_from_the_classes_asked_for(folder, tmp_path, monkeypatch):
-    from cineaug.pretrained import package_model
-    from cineaug.transforms import pool as pool_module
+    from cineaug.generate import package_model
+    from cineaug.generate import pool as pool_module
 
     drawn: list = []
     take = pool_module.SyntheticPool.take

@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from cineaug import CacheWriter
-from cineaug.benchmark import arm_spec, run_benchmark, training_transform
+from cineaug.benchmark import ArmSources, arm_spec, run_benchmark, training_transform
 from cineaug.data import CycleDataset
 from cineaug.errors import CineDataError
+from cineaug.generate import write_rendered_bank
 from cineaug.models import LabelRenderer
 from cineaug.pretrained import load_pretrained
 from cineaug.training import PRESETS, train
 from cineaug.training.realframes import RealFrames
-from cineaug.training.render_bank import write_rendered_bank
 from cineaug.training.render_step import RenderTraining
 from cineaug.training.schedule import schedule
 from cineaug.transforms import RenderedAppearance, SyntheticBank, tissue_map
@@ -129,7 +129,7 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
     again = runner.invoke(app, ["render", str(run), "--labels", str(cache), "--out", str(painted)])
     assert again.exit_code == 2 and "already holds a bank" in again.output
 
-    from cineaug.training.render_bank import finetune_renderer
+    from cineaug.training import FoldRendererFinetune, finetune_renderer
 
     tuned = finetune_renderer(run, cache, ["key"], tmp_path / "tuned", images=16, threads=1)
     with pytest.raises(CineDataError, match="fine-tuned with other settings"):
@@ -137,11 +137,24 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
     full = tmp_path / "sim"
     with CacheWriter(full, source="test") as w:
         w.add(disk_cycle("f0", seed=0))
-    kw = dict(renderer=run, renderer_finetune=8, sim_bank=full, progress=False, protocol=PROTOCOL)
+    kw = dict(renderer=run, sim_bank=full, progress=False, protocol=PROTOCOL)
+    tune = FoldRendererFinetune(str(run), str(cache), images=8, threads=PROTOCOL.threads)
     with pytest.raises(ValueError, match="trained on test subjects"):  # run saw every subject of cache
-        run_benchmark(cache, None, ["sim-render-only"], [2], [0], tmp_path / "leak", **kw)
+        run_benchmark(
+            cache, None, ["sim-render-only"], [2], [0], tmp_path / "leak", renderer_finetune=tune, **kw
+        )
+    tune = FoldRendererFinetune(str(run), str(tmp_path / "full"), images=8, threads=PROTOCOL.threads)
     with pytest.warns(UserWarning, match="was trained on real data"):  # other subjects: allowed, said
-        res = run_benchmark(tmp_path / "full", None, ["sim-render-only"], [2], [0], tmp_path / "b", **kw)
+        res = run_benchmark(
+            tmp_path / "full",
+            None,
+            ["sim-render-only"],
+            [2],
+            [0],
+            tmp_path / "b",
+            renderer_finetune=tune,
+            **kw,
+        )
     fold = json.loads((res / "renderers" / "n2-s0" / "options.json").read_text())
     row = json.loads((res / "results.jsonl").read_text())
     assert fold["config"]["total_images"] == 8 and fold["config"]["subjects"] == row["subjects"]  # the fold's
@@ -196,8 +209,8 @@ def test_render_arms_parse_need_a_renderer_and_run(cache: Path, tmp_path: Path) 
     assert arm_spec("sim-render+nnunet@0.1").appearance == "renderer"
     assert arm_spec("own-render-only").labels == "own"
     with pytest.raises(ValueError, match="--renderer"):
-        training_transform("own-render+nnunet")
-    tf = training_transform("own-render-only", renderer=_renderer())
+        training_transform(arm_spec("own-render+nnunet"))
+    tf = training_transform(arm_spec("own-render-only"), ArmSources(renderer=_renderer()))
     tf.set_random_state(0)
     out = tf(CycleDataset(cache)[0])
     assert out["synthetic"] and out["image"].shape == (1, SIZE, SIZE)
@@ -214,7 +227,7 @@ def test_render_arms_parse_need_a_renderer_and_run(cache: Path, tmp_path: Path) 
 
 
 def test_a_model_folder_with_its_discriminator_fine_tunes_like_a_run(cache: Path, tmp_path: Path) -> None:
-    from cineaug.pretrained import package_model
+    from cineaug.generate import package_model
     from cineaug.training.finetune import export_discriminator, finetune_config
 
     run = train(_tiny_cfg(), tmp_path / "run", data=cache, progress=False)

@@ -7,7 +7,7 @@ import pytest
 
 from cineaug import CycleDataset
 from cineaug.io import read_acdc
-from cineaug.simulate import write_simulated_dataset
+from cineaug.prepare import write_simulated_dataset
 from cineaug.types import LV, MYO, RV
 
 

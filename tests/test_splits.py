@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from cineaug.benchmark.runner import stratified_order
+from cineaug.benchmark import stratified_order
 from cineaug.splits import ACDC_DEV_TEST, ACDC_DEV_TRAIN, subject_list
 
 

@@ -13,11 +13,11 @@ from test_training_e2e import write_disk_cache
 from typer.testing import CliRunner
 
 from cineaug.cache import CacheWriter
+from cineaug.cli import app
 from cineaug.data import CycleDataset
 from cineaug.models import ProGANGenerator, save_pretrained
 from cineaug.training import PRESETS, TrainConfig, schedule
 from cineaug.training.augment import P_MAX, AdaptiveStrength, augment
-from cineaug.training.cli import app
 from cineaug.training.config import parse_override
 from cineaug.training.losses import d_adversarial, gradient_penalty, mode_seeking_ratio, r1_penalty
 from cineaug.training.realdata import RealCycles, merge_unannotated
@@ -254,8 +254,8 @@ def test_train_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None
 def test_nifti_samples_read_back_with_the_project_convention(tmp_path):
     import numpy as np
 
+    from cineaug.generate.sample import to_cine_cycles, write_nifti
     from cineaug.io import read_nifti
-    from cineaug.training.sample import to_cine_cycles, write_nifti
 
     image = np.linspace(-1, 1, 20 * 8 * 6, dtype=np.float32).reshape(1, 20, 8, 6)
     label = (np.arange(20 * 8 * 6).reshape(1, 20, 8, 6) % 4).astype(np.uint8)

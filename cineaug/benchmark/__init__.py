@@ -9,13 +9,17 @@ Example:
 from .arms import (
     ARMS,
     BASELINE_ARMS,
+    ArmSources,
     ArmSpec,
     added_transform,
     arm_spec,
     needs_generator,
+    needs_renderer,
     needs_simulator,
+    share_schedule,
     training_transform,
 )
+from .folds import Cohorts, Fold, stratified_order, training_samples
 from .report import paired_by_subject, paired_tests, read_results, render_report
 from .runner import run_benchmark
 from .segmentation import (
@@ -23,6 +27,7 @@ from .segmentation import (
     Protocol,
     fold_unannotated,
     frame_scores,
+    predict,
     score,
     scored_frames,
     segmentation_loss,
@@ -33,7 +38,10 @@ from .segmentation import (
 __all__ = [
     "ARMS",
     "BASELINE_ARMS",
+    "ArmSources",
     "ArmSpec",
+    "Cohorts",
+    "Fold",
     "added_transform",
     "Frames",
     "Protocol",
@@ -41,16 +49,21 @@ __all__ = [
     "fold_unannotated",
     "frame_scores",
     "needs_generator",
+    "needs_renderer",
     "needs_simulator",
     "paired_by_subject",
     "paired_tests",
+    "predict",
     "read_results",
     "render_report",
     "run_benchmark",
     "score",
     "scored_frames",
     "segmentation_loss",
+    "share_schedule",
+    "stratified_order",
     "subject_means",
     "train_model",
+    "training_samples",
     "training_transform",
 ]

@@ -32,17 +32,16 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monai.transforms import Compose
 from torch import nn
 
+from ..generate import SyntheticBank
 from ..transforms import (
     BASELINES,
     RandFramed,
-    SyntheticBank,
     SyntheticCycleAugmenterd,
     SyntheticShareSchedule,
     baseline,
@@ -53,7 +52,10 @@ from ..transforms.synthetic import DEFAULT_PROB
 
 @dataclass(frozen=True)
 class ArmSpec:
-    """What an arm does: its baseline, the share of synthetic samples, their labels and their look."""
+    """What an arm does: its baseline, the share of synthetic samples, their labels and their look.
+
+    Made once per arm by :func:`arm_spec` and passed down; ``name`` is the arm's name as given.
+    """
 
     baseline: str
     share: float = 0.0
@@ -62,10 +64,41 @@ class ArmSpec:
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
     anneal: bool = False  # the share falls linearly to 0 over training
     by_size: bool = False  # an annealed share that starts at start_share(training subjects)
+    name: str = field(default="", compare=False)  # the arm name it was parsed from
 
     def start(self, n_subjects: int) -> float:
         """The share at the first step for a training set of ``n_subjects`` (``@auto~``: by size)."""
         return start_share(n_subjects) if self.by_size else self.share
+
+
+@dataclass
+class ArmSources:
+    """Where the synthetic arms draw from. Folders given for the banks are opened as
+    :class:`~cineaug.generate.SyntheticBank`.
+
+    Args:
+        generator: a cycle generator (:func:`cineaug.load_pretrained`), run live by generator arms.
+        bank: or a bank of generator cycles sampled earlier (``cineaug sample MODEL --out BANK``).
+        sim_bank: simulator cycles for the ``sim`` arms (``cineaug simulate OUT --size 64``).
+        renderer: a label renderer for the ``render`` arms, run live on each synthetic sample.
+        rendered_sim_bank: for ``sim-render``, the simulator cycles rendered ahead by the renderer
+            (:func:`cineaug.generate.write_rendered_bank`; the runner paints 250 cycles): no render
+            cost per sample; used instead of ``renderer`` where given.
+    """
+
+    generator: nn.Module | None = None
+    bank: SyntheticBank | None = None
+    sim_bank: SyntheticBank | None = None
+    renderer: nn.Module | None = None
+    rendered_sim_bank: SyntheticBank | None = None
+
+    def __post_init__(self) -> None:
+        if self.generator is not None and self.bank is not None:
+            raise ValueError("pass a generator or a bank, not both")
+        for name in ("bank", "sim_bank", "rendered_sim_bank"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, SyntheticBank):
+                setattr(self, name, SyntheticBank(value))
 
 
 SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
@@ -114,7 +147,7 @@ BASELINE_ARMS = ("none", "affine", "photometric", "nnunet")
 
 
 def arm_spec(arm: str) -> ArmSpec:
-    """Parse an arm name (see the module docstring).
+    """Parse an arm name (see the module docstring): once per arm, by whoever takes names.
 
     Raises:
         ValueError: naming the arm and what is wrong with it.
@@ -122,13 +155,13 @@ def arm_spec(arm: str) -> ArmSpec:
     Example:
         >>> arm_spec("sim-gmm+nnunet@0.25")  # doctest: +NORMALIZE_WHITESPACE
         ArmSpec(baseline='nnunet', share=0.25, labels='simulator', appearance='gmm', added=0.0,
-                anneal=False, by_size=False)
+                anneal=False, by_size=False, name='sim-gmm+nnunet@0.25')
     """
     name, _, share_text = arm.partition("@")
     if name in BASELINES:
         if share_text:
             raise ValueError(f"arm {arm!r}: a baseline arm has no synthetic share")
-        return ArmSpec(name)
+        return ArmSpec(name, name=arm)
     synthetic, plus, base = name.partition("+")
     only = not plus and synthetic.endswith("-only")
     synthetic = synthetic.removesuffix("-only") if only else synthetic
@@ -141,7 +174,9 @@ def arm_spec(arm: str) -> ArmSpec:
         raise ValueError(f"arm {arm!r}: an -only arm replaces every sample, it takes no @share")
     labels, appearance = SYNTHETIC_SOURCES[synthetic]
     if share_text == "auto~":
-        return ArmSpec(base or "none", start_share(1), labels, appearance, anneal=True, by_size=True)
+        return ArmSpec(
+            base or "none", start_share(1), labels, appearance, anneal=True, by_size=True, name=arm
+        )
     added, anneal = share_text.startswith("+"), share_text.endswith("~")
     if added and anneal:
         raise ValueError(f"arm {arm!r}: an added share (@+) cannot be annealed (~)")
@@ -152,124 +187,92 @@ def arm_spec(arm: str) -> ArmSpec:
     if not 0 < share <= 1:
         raise ValueError(f"arm {arm!r}: the share after '@' must be in (0, 1]")
     if added:
-        return ArmSpec(base or "none", 0.0, labels, appearance, added=share)
-    return ArmSpec(base or "none", share, labels, appearance, anneal=anneal)
+        return ArmSpec(base or "none", 0.0, labels, appearance, added=share, name=arm)
+    return ArmSpec(base or "none", share, labels, appearance, anneal=anneal, name=arm)
 
 
 def share_schedule(
-    arm: str, transform: Compose, steps: int, n_subjects: int = 1
+    spec: ArmSpec, transform: Compose, steps: int, n_subjects: int = 1
 ) -> Callable[[int], float] | None:
     """For an annealed arm (``@share~``, ``@auto~``), a per-step hook that sets the synthetic step's
     probability to ``start * (1 - step / steps)`` (:class:`~cineaug.transforms.SyntheticShareSchedule`;
     ``start`` from :meth:`ArmSpec.start`); None for other arms.
 
     Example:
-        >>> tf = training_transform("own-gmm+nnunet@0.5~")
-        >>> hook = share_schedule("own-gmm+nnunet@0.5~", tf, steps=100)
+        >>> spec = arm_spec("own-gmm+nnunet@0.5~")
+        >>> tf = training_transform(spec)
+        >>> hook = share_schedule(spec, tf, steps=100)
         >>> _ = hook(50); tf.transforms[1].prob
         0.25
     """
-    spec = arm_spec(arm)
     synthetic = [t for t in transform.transforms if isinstance(t, SyntheticCycleAugmenterd)]
     if not spec.anneal or not synthetic:
         return None
     return SyntheticShareSchedule(synthetic, start=spec.start(n_subjects), end=0.0, steps=steps)
 
 
-def needs_generator(arm: str) -> bool:
+def needs_generator(spec: ArmSpec) -> bool:
     """Whether the arm draws cycles of a generator (``--model`` or ``--bank``)."""
-    return arm_spec(arm).labels == "generator"
+    return spec.labels == "generator"
 
 
-def needs_simulator(arm: str) -> bool:
+def needs_simulator(spec: ArmSpec) -> bool:
     """Whether the arm draws simulator cycles (``--sim-bank``)."""
-    return arm_spec(arm).labels == "simulator"
+    return spec.labels == "simulator"
 
 
-def needs_renderer(arm: str) -> bool:
+def needs_renderer(spec: ArmSpec) -> bool:
     """Whether the arm paints its labels with a label renderer (``--renderer``)."""
-    return arm_spec(arm).appearance == "renderer"
+    return spec.appearance == "renderer"
 
 
-def training_transform(
-    arm: str,
-    generator: nn.Module | None = None,
-    bank: str | os.PathLike | SyntheticBank | None = None,
-    sim_bank: str | os.PathLike | SyntheticBank | None = None,
-    renderer: nn.Module | None = None,
-    rendered_sim_bank: str | os.PathLike | SyntheticBank | None = None,
-) -> Compose:
+def training_transform(spec: ArmSpec, sources: ArmSources | None = None) -> Compose:
     """The arm's training transform: cycle sample -> augmented frame sample ``[1,H,W]``.
 
     Args:
-        arm: an arm name (:data:`ARMS`, or a synthetic arm with ``@share``).
-        generator: a cycle generator (:func:`cineaug.load_pretrained`), run live by generator arms.
-        bank: or a bank of generator cycles sampled earlier (``cineaug sample MODEL --out BANK``).
-        sim_bank: simulator cycles for the ``sim`` arms (``cineaug simulate OUT --size 64``).
-        renderer: a label renderer for the ``render`` arms, run live on each synthetic sample.
-        rendered_sim_bank: for ``sim-render``, the simulator cycles rendered ahead by the renderer
-            (:func:`cineaug.training.render_bank.write_rendered_bank`, the runner paints 250 cycles):
-            no render cost per sample; used instead of ``renderer`` where given.
+        spec: the parsed arm (:func:`arm_spec`).
+        sources: where its synthetic samples come from (:class:`ArmSources`).
 
     Raises:
-        ValueError: unknown arm, or an arm whose source was not given.
+        ValueError: an arm whose source was not given.
 
     Example:
-        >>> tf = training_transform("affine")
+        >>> tf = training_transform(arm_spec("affine"))
         >>> tf.set_random_state(0)  # doctest: +ELLIPSIS
         <monai.transforms.compose.Compose object at ...>
     """
-    spec = arm_spec(arm)
-    return _compose(arm, spec, spec.share, generator, bank, sim_bank, renderer, rendered_sim_bank)
+    return _compose(spec, spec.share, sources or ArmSources())
 
 
-def added_transform(
-    arm: str,
-    generator: nn.Module | None = None,
-    bank: str | os.PathLike | SyntheticBank | None = None,
-    sim_bank: str | os.PathLike | SyntheticBank | None = None,
-    renderer: nn.Module | None = None,
-    rendered_sim_bank: str | os.PathLike | SyntheticBank | None = None,
-) -> Compose | None:
+def added_transform(spec: ArmSpec, sources: ArmSources | None = None) -> Compose | None:
     """For an ``@+share`` arm, the transform of the synthetic samples added to each batch (every
     sample replaced); None for other arms. Arguments as :func:`training_transform`."""
-    spec = arm_spec(arm)
-    if not spec.added:
-        return None
-    return _compose(arm, spec, 1.0, generator, bank, sim_bank, renderer, rendered_sim_bank)
+    return _compose(spec, 1.0, sources or ArmSources()) if spec.added else None
 
 
-def _compose(
-    arm: str,
-    spec: ArmSpec,
-    share: float,
-    generator: nn.Module | None,
-    bank: str | os.PathLike | SyntheticBank | None,
-    sim_bank: str | os.PathLike | SyntheticBank | None,
-    renderer: nn.Module | None = None,
-    rendered_sim_bank: str | os.PathLike | SyntheticBank | None = None,
-) -> Compose:
+def _compose(spec: ArmSpec, share: float, sources: ArmSources) -> Compose:
+    arm = spec.name or spec
     steps = [RandFramed(("image", "label"))]
     if spec.labels is None or share == 0:
         return Compose([*steps, baseline(spec.baseline)])
     if spec.labels == "generator":
-        if generator is None and bank is None:
+        if sources.generator is None and sources.bank is None:
             raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
-        source = {"generator": generator} if generator is not None else {"bank": bank}
+        source = {"generator": sources.generator} if sources.generator is not None else {"bank": sources.bank}
     elif spec.labels == "simulator":
-        if sim_bank is None:
+        if sources.sim_bank is None:
             raise ValueError(f"arm {arm!r} needs simulator cycles (pass --sim-bank)")
-        source = {"bank": sim_bank}
+        source = {"bank": sources.sim_bank}
     else:
         source = {"own_labels": True}
     appearance: str | nn.Module = spec.appearance
     if appearance == "renderer":
-        if spec.labels == "simulator" and rendered_sim_bank is not None:
-            source, appearance = {"bank": rendered_sim_bank}, "source"
-        elif renderer is None:
+        if spec.labels == "simulator" and sources.rendered_sim_bank is not None:
+            source, appearance = {"bank": sources.rendered_sim_bank}, "source"
+        elif sources.renderer is None:
             raise ValueError(f"arm {arm!r} needs a label renderer (pass --renderer)")
         else:
-            appearance = renderer
+            appearance = sources.renderer
     steps.append(
         SyntheticCycleAugmenterd(keys=("image", "label"), prob=share, appearance=appearance, **source)
     )

@@ -5,13 +5,17 @@ Registered in ``cineaug/cli.py``; :data:`app` holds both commands for tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..cli_utils import fail
 from ..errors import CineDataError
+
+if TYPE_CHECKING:
+    from .sources import FoldFinetune
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -42,95 +46,124 @@ def _check_device(device: str) -> None:
         raise typer.BadParameter(f"--device {device!r}: torch sees no CUDA device on this machine")
 
 
-def benchmark_command(
-    data: Annotated[Path, typer.Option("--data", help="prepared cache of training subjects, or 'simulator'")],
-    out: Annotated[Path, typer.Option("--out", help="output folder (results.jsonl, report.md/.html)")],
-    test_data: Annotated[
-        Path | None,
-        typer.Option(
-            "--test-data", help="cache of other subjects to test on (default: leave-one-subject-out)"
-        ),
-    ] = None,
-    arms: Annotated[str, typer.Option(help="comma-separated arms")] = DEFAULT_ARMS,
-    sizes: Annotated[str, typer.Option(help="training-set sizes in subjects")] = "2,8",
-    seeds: Annotated[
-        str, typer.Option(help="seeds, e.g. 0,1,2 or 0-4 (one run per arm x size x seed)")
-    ] = "0,1,2",
-    model: Annotated[
-        str, typer.Option("--model", help="generator of the synthetic arms: shipped name, folder or 'none'")
-    ] = "progan-sim-64",
-    bank: Annotated[
-        Path | None,
-        typer.Option(
-            "--bank", help="draw the synthetic arms from this bank (cineaug sample) instead of --model"
-        ),
-    ] = None,
-    sim_bank: Annotated[
-        Path | None,
-        typer.Option("--sim-bank", help="simulator cycles for the sim arms (cineaug simulate OUT --size 64)"),
-    ] = None,
-    renderer: Annotated[
-        str | None,
-        typer.Option(help="label renderer for the render arms: a shipped name, model or run folder"),
-    ] = None,
-    renderer_finetune: Annotated[
-        int,
-        typer.Option(
-            help="fine-tune --renderer (a run folder) for this many images per size and seed, "
-            "on that fold's training subjects only (0: use it as it is)"
-        ),
-    ] = 0,
-    n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
-    steps: Annotated[
-        int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
-    ] = None,
-    threads: Annotated[int, typer.Option(help="torch CPU threads (1 when the machine is busy)")] = 2,
-    device: Annotated[
-        str, typer.Option(help="torch device of the segmentation UNet, e.g. cuda (transforms run on the CPU)")
-    ] = "cpu",
-    max_test_frames: Annotated[
-        int | None, typer.Option(help="cap on scored test frames, evenly spaced (default: all)")
-    ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="keep finished runs in OUT, run the rest")] = False,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
-) -> None:
-    """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
-    from .arms import arm_spec
-    from .runner import run_benchmark
-    from .segmentation import Protocol
+FoldFinetuneFactory = Callable[[str, str, int, int], "FoldFinetune"]
+"""``(renderer run, training cache, images, threads) -> per-fold fine-tuning``, e.g.
+:class:`cineaug.training.FoldRendererFinetune`."""
 
-    names = [a.strip() for a in arms.split(",") if a.strip()]
-    _check_device(device)
-    for name in names:
+
+def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> Callable[..., None]:
+    """The ``cineaug benchmark`` command. ``--renderer-finetune`` builds its per-fold fine-tuning with
+    ``fold_finetune``, which the top-level CLI takes from :mod:`cineaug.training` (the benchmark
+    imports no training); without it the flag is refused."""
+
+    def benchmark_command(
+        data: Annotated[
+            Path, typer.Option("--data", help="prepared cache of training subjects, or 'simulator'")
+        ],
+        out: Annotated[Path, typer.Option("--out", help="output folder (results.jsonl, report.md/.html)")],
+        test_data: Annotated[
+            Path | None,
+            typer.Option(
+                "--test-data", help="cache of other subjects to test on (default: leave-one-subject-out)"
+            ),
+        ] = None,
+        arms: Annotated[str, typer.Option(help="comma-separated arms")] = DEFAULT_ARMS,
+        sizes: Annotated[str, typer.Option(help="training-set sizes in subjects")] = "2,8",
+        seeds: Annotated[
+            str, typer.Option(help="seeds, e.g. 0,1,2 or 0-4 (one run per arm x size x seed)")
+        ] = "0,1,2",
+        model: Annotated[
+            str,
+            typer.Option("--model", help="generator of the synthetic arms: shipped name, folder or 'none'"),
+        ] = "progan-sim-64",
+        bank: Annotated[
+            Path | None,
+            typer.Option(
+                "--bank", help="draw the synthetic arms from this bank (cineaug sample) instead of --model"
+            ),
+        ] = None,
+        sim_bank: Annotated[
+            Path | None,
+            typer.Option(
+                "--sim-bank", help="simulator cycles for the sim arms (cineaug simulate OUT --size 64)"
+            ),
+        ] = None,
+        renderer: Annotated[
+            str | None,
+            typer.Option(help="label renderer for the render arms: a shipped name, model or run folder"),
+        ] = None,
+        renderer_finetune: Annotated[
+            int,
+            typer.Option(
+                help="fine-tune --renderer (a run folder) for this many images per size and seed, "
+                "on that fold's training subjects only (0: use it as it is)"
+            ),
+        ] = 0,
+        n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
+        steps: Annotated[
+            int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
+        ] = None,
+        threads: Annotated[int, typer.Option(help="torch CPU threads (1 when the machine is busy)")] = 2,
+        device: Annotated[
+            str,
+            typer.Option(help="torch device of the segmentation UNet, e.g. cuda (transforms run on the CPU)"),
+        ] = "cpu",
+        max_test_frames: Annotated[
+            int | None, typer.Option(help="cap on scored test frames, evenly spaced (default: all)")
+        ] = None,
+        resume: Annotated[
+            bool, typer.Option("--resume", help="keep finished runs in OUT, run the rest")
+        ] = False,
+        progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    ) -> None:
+        """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
+        from .arms import arm_spec
+        from .runner import run_benchmark
+        from .segmentation import Protocol
+
+        _check_device(device)
         try:
-            arm_spec(name)
+            specs = [arm_spec(a.strip()) for a in arms.split(",") if a.strip()]
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None
-    try:
-        if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
-            from .demo import simulate_cohorts
+        finetune = None
+        if renderer_finetune:
+            if fold_finetune is None:
+                raise typer.BadParameter(
+                    "--renderer-finetune: this command was built without renderer training"
+                )
+            if renderer is None:
+                raise typer.BadParameter(
+                    "--renderer-finetune needs --renderer RUN (a renderer's training run)"
+                )
+            finetune = fold_finetune(renderer, str(data), renderer_finetune, threads)
+        try:
+            if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
+                from .demo import simulate_cohorts
 
-            data, test_data = simulate_cohorts(out / "data", max(_ints(sizes)), n_test, progress)
-        folder = run_benchmark(
-            data,
-            test_data,
-            names,
-            _ints(sizes),
-            _ints(seeds),
-            out,
-            generator=None if model.lower() == "none" or bank is not None else model,
-            steps=steps,
-            progress=progress,
-            protocol=Protocol(threads=threads, max_test_frames=max_test_frames, device=device),
-            bank=bank,
-            resume=resume,
-            sim_bank=sim_bank,
-            renderer=renderer,
-            renderer_finetune=renderer_finetune,
-        )
-    except (CineDataError, ValueError) as err:
-        fail(err)
-    typer.echo(f"results: {folder / 'results.jsonl'}; report: {folder / 'report.html'}")
+                data, test_data = simulate_cohorts(out / "data", max(_ints(sizes)), n_test, progress)
+            folder = run_benchmark(
+                data,
+                test_data,
+                specs,
+                _ints(sizes),
+                _ints(seeds),
+                out,
+                generator=None if model.lower() == "none" or bank is not None else model,
+                steps=steps,
+                progress=progress,
+                protocol=Protocol(threads=threads, max_test_frames=max_test_frames, device=device),
+                bank=bank,
+                resume=resume,
+                sim_bank=sim_bank,
+                renderer=renderer,
+                renderer_finetune=finetune,
+            )
+        except (CineDataError, ValueError) as err:
+            fail(err)
+        typer.echo(f"results: {folder / 'results.jsonl'}; report: {folder / 'report.html'}")
+
+    return benchmark_command
 
 
 def report_command(
@@ -152,7 +185,7 @@ def report_command(
     typer.echo(f"report: {path} and {path.with_suffix('.html')}")
 
 
-app.command("benchmark")(benchmark_command)
+app.command("benchmark")(benchmark_command_for())  # no renderer training in this app
 app.command("report")(report_command)
 
 

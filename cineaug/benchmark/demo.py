@@ -12,9 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..generate import write_bank
+from ..prepare import write_simulated_dataset
 from ..pretrained import resolve
-from ..simulate import write_simulated_dataset
-from ..training.sample import write_bank
 from .runner import run_benchmark
 
 DEMO_ARMS = ("none", "affine", "nnunet", "synthetic", "synthetic+affine")

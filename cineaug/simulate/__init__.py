@@ -8,7 +8,8 @@ Example:
 
 See docs/simulator.md for the model, its sources and what it leaves out. A prepared cache of
 simulated subjects is written by ``cineaug prepare simulator`` (:func:`cineaug.prepare.prepare_dataset`),
-like any other data set; this package is its source (:func:`read_simulator`).
+like any other data set (or :func:`cineaug.prepare.write_simulated_dataset`); this package is its
+source (:func:`read_simulator`) and imports nothing above it.
 """
 
 from .cycle import simulate_cycle
@@ -40,17 +41,5 @@ __all__ = [
     "subject_classes",
     "write_acdc_dataset",
     "write_acdc_patient",
-    "write_simulated_dataset",
     "write_sunnybrook_patient",
 ]
-
-
-def __getattr__(name: str):
-    """``write_simulated_dataset``, defined in :mod:`cineaug.prepare` (the one cache writer), stays
-    importable from here. It loads on first use, so importing this package loads nothing above it;
-    this is the one upward import the layer test allows (docs/concepts.md, "Layers")."""
-    if name == "write_simulated_dataset":
-        from ..prepare import write_simulated_dataset
-
-        return write_simulated_dataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

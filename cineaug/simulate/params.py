@@ -196,7 +196,7 @@ def _sample_signal(rng: np.random.Generator) -> Signal:
 
 def _sample_acquisition(rng: np.random.Generator) -> Acquisition:
     """Acquisition draws; resolution, apodisation, bias correction, SNR and scale are tuned to the real
-    Sunnybrook subset (benchmarks/realism_sunnybrook.py), coarser and noisier than typical 1.5 T protocol
+    Sunnybrook subset (studies/realism_sunnybrook.py), coarser and noisier than typical 1.5 T protocol
     values (docs/simulator.md, "Realism against the real Sunnybrook subset")."""
     pixel = float(rng.uniform(1.25, 1.5))
     return Acquisition(

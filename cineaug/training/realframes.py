@@ -2,7 +2,7 @@
 
 A renderer learns texture from image-label pairs, and real data sets hold pairs as frames: ACDC
 without its cines gives two per slice (ED, ES), a propagated Sunnybrook cine twenty. So the unit is
-the frame ``[H,W]``, with the tissue map of its cycle (:func:`~cineaug.transforms.appearance.tissue_map`:
+the frame ``[H,W]``, with the tissue map of its cycle (:func:`~cineaug.tissues.tissue_map`:
 the heart labels plus ``n_clusters`` background intensity classes fitted over the cycle's acquired
 frames). Frames never acquired or never labelled are left out, so a discriminator never sees a
 fill as a real image.
@@ -24,8 +24,7 @@ import torch.nn.functional as F
 from ..errors import CineDataError
 from ..preprocess import prepare_cycle
 from ..simulate import sample_subject, simulate_cycle, subject_classes
-from ..transforms.appearance import N_HEART_CLASSES, tissue_map
-from ..transforms.rendered import one_hot_tissues
+from ..tissues import N_HEART_CLASSES, one_hot_tissues, tissue_map
 from .realdata import cache_subset, upsample
 
 

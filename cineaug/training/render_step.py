@@ -13,8 +13,7 @@ from torch import nn
 
 from ..metrics.cine import temporal_stats
 from ..metrics.evaluate import evaluate_frames
-from ..transforms.appearance import N_HEART_CLASSES
-from ..transforms.rendered import one_hot_tissues
+from ..tissues import N_HEART_CLASSES, one_hot_tissues
 from .config import TrainConfig
 from .realdata import upsample
 from .realframes import RealFrames, pooled_tissues

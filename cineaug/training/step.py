@@ -16,7 +16,7 @@ from torch import nn
 
 from ..models.hub import MODELS, build_model
 from ..precision import autocast, resolve_precision
-from ..transforms.appearance import N_HEART_CLASSES
+from ..tissues import N_HEART_CLASSES
 from .augment import AdaptiveStrength, augment
 from .config import TrainConfig
 from .distributed import average_gradients, sum_floats

@@ -1,12 +1,15 @@
-"""MONAI transforms for cycles: synthetic cycles from a generator, baselines, cycles to frames."""
+"""MONAI transforms for cycles: synthetic cycles from a generator, baselines, cycles to frames.
 
-from .appearance import RandCycleAppearance, tissue_map
-from .bank import SyntheticBank
+The sources of synthetic cycles (:class:`SyntheticPool`, :class:`SyntheticBank`,
+:class:`RenderedAppearance`) live in :mod:`cineaug.generate` and are named here too.
+"""
+
+from ..generate import RenderedAppearance, SyntheticBank, SyntheticPool
+from ..tissues import tissue_map
+from .appearance import RandCycleAppearance
 from .baselines import BASELINES, baseline
 from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
-from .pool import SyntheticPool
-from .rendered import RenderedAppearance
 from .schedule import SyntheticShareSchedule, start_share
 from .synthetic import (
     SyntheticCycleAugmenter,

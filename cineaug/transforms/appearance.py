@@ -5,7 +5,7 @@ bias field, blur, resolution loss and noise, so that a segmenter learns shape, n
 ``RandomLabelsToImage`` is the reference implementation for volumes. Here the unit is a cycle
 ``[T,H,W]`` (or one frame, ``T = 1``):
 
-- :func:`tissue_map` gives the tissues to paint: the heart classes of the label cycle (1 RV,
+- :func:`~cineaug.tissues.tissue_map` gives the tissues to paint: the heart classes of the label cycle (1 RV,
   2 myocardium, 3 LV cavity) and the background split into ``n_clusters`` intensity classes of the
   cycle's own image, so that the surroundings keep their shapes (lungs, liver, chest wall) while
   losing their grey values;
@@ -26,50 +26,15 @@ from skimage.filters import gaussian
 from skimage.transform import resize
 
 from ..preprocess import normalise_intensity
+from ..tissues import N_HEART_CLASSES, tissue_map
 from ..types import LV, MYO, RV
 
-N_HEART_CLASSES = 4
-"""Background + RV, myocardium, LV cavity: tissue indices below this are the label's own classes."""
-
-
-def tissue_map(
-    image: torch.Tensor | np.ndarray, label: torch.Tensor | np.ndarray, n_clusters: int = 4
-) -> np.ndarray:
-    """Tissue classes of a cycle: the heart labels and ``n_clusters`` background intensity classes.
-
-    Args:
-        image: ``[T,H,W]`` float image (constant frames, i.e. never acquired, are ignored when the
-            intensity classes are fitted).
-        label: ``[T,H,W]`` integer ACDC labels.
-        n_clusters: background intensity classes (0: the whole background is one tissue).
-
-    Returns:
-        ``[T,H,W]`` int64: 1-3 where the label has a heart class, ``4 + k`` for background pixels of
-        intensity class ``k``: quantiles of the cycle's mean image (lightly blurred, over its acquired
-        frames), so a background pixel keeps its tissue in every frame and only the heart moves
-        (per-frame noise no longer flips pixels between classes); 0 when ``n_clusters`` is 0.
-    """
-    label = np.asarray(label).astype(np.int64)
-    tissue = label.copy()
-    background = label == 0
-    if n_clusters <= 0:
-        return tissue
-    smooth = gaussian(np.asarray(image, dtype=np.float32), sigma=(0, 1, 1), preserve_range=True)
-    acquired = smooth.reshape(len(smooth), -1).std(1) > 0  # [T]: frames never acquired are constant
-    if not acquired.any():
-        return tissue
-    steady = smooth[acquired].mean(0)  # [H,W]: noise and motion averaged out
-    pool = steady[background[acquired].all(0)]
-    if pool.size == 0:
-        return tissue
-    edges = np.quantile(pool, np.linspace(0, 1, n_clusters + 1)[1:-1])
-    clusters = np.broadcast_to(N_HEART_CLASSES + np.digitize(steady, edges), tissue.shape)  # [T,H,W]
-    tissue[background] = clusters[background]
-    return tissue
+__all__ = ["N_HEART_CLASSES", "RandCycleAppearance", "tissue_map"]  # tissue maps live in cineaug.tissues
 
 
 class RandCycleAppearance(Randomizable):
-    """Render a tissue map ``[T,H,W]`` (:func:`tissue_map`) as an image ``[T,H,W]`` float32 in [-1, 1].
+    """Render a tissue map ``[T,H,W]`` (:func:`~cineaug.tissues.tissue_map`) as an image ``[T,H,W]``
+    float32 in [-1, 1].
 
     Args:
         std_range: spread of each tissue's intensity, as a fraction of the [0, 1] range.

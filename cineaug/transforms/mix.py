@@ -21,7 +21,7 @@ from monai.transforms import MapTransform, RandomizableTransform
 from monai.utils import MAX_SEED, TransformBackends
 from torch import nn
 
-from .bank import SyntheticBank, cycle_source
+from ..generate import SyntheticBank, cycle_source
 from .synthetic import _fit
 
 
@@ -30,7 +30,7 @@ class SyntheticCycleMixd(RandomizableTransform, MapTransform):
 
     Args:
         keys: ``(image_key, label_key)``.
-        generator: a cineaug cycle generator (see :class:`~cineaug.transforms.pool.SyntheticPool`),
+        generator: a cineaug cycle generator (see :class:`~cineaug.generate.SyntheticPool`),
             or None with ``bank``.
         k: synthetic samples per batch (``ratio`` is used when None).
         ratio: fraction of the batch made synthetic (``round(ratio * B)``).
@@ -38,7 +38,7 @@ class SyntheticCycleMixd(RandomizableTransform, MapTransform):
         batch_size: cycles generated per forward pass of the synthetic pool.
         precision: of the generator pool: ``"auto"`` (bf16 only where native), ``"bf16"``, ``"fp32"``.
         synthetic_key: where the ``[B]`` bool flag is written.
-        bank: cycles written earlier (folder or :class:`~cineaug.transforms.bank.SyntheticBank`)
+        bank: cycles written earlier (folder or :class:`~cineaug.generate.SyntheticBank`)
             instead of ``generator``.
 
     Samples of ``[B,1,H,W]`` (frame-wise batches) get one random frame of a synthetic cycle.

@@ -26,10 +26,10 @@ from monai.transforms import MapTransform, Rand2DElasticd, RandomizableTransform
 from monai.utils import MAX_SEED, TransformBackends, convert_to_tensor
 from torch import nn
 
+from ..generate import RenderedAppearance, SyntheticBank, cycle_source
+from ..tissues import tissue_map
 from ..types import LV, LabelSource
-from .appearance import RandCycleAppearance, tissue_map
-from .bank import SyntheticBank, cycle_source
-from .rendered import RenderedAppearance
+from .appearance import RandCycleAppearance
 
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
@@ -88,7 +88,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
     """Array version: ``(image, label) -> (image, label, synthetic)``.
 
     Args:
-        generator: a cineaug cycle generator, run live (see :class:`~cineaug.transforms.pool.SyntheticPool`);
+        generator: a cineaug cycle generator, run live (see :class:`~cineaug.generate.SyntheticPool`);
             or None with ``bank``.
         prob: probability of replacing the sample (default 0.25, the best share measured on ACDC).
         match_pathology: draw the synthetic cycle from the sample's own pathology when the source
@@ -96,7 +96,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         batch_size: cycles per generator pass (the pool refills per class).
         precision: ``"auto"`` (bf16 only where the device runs it natively), ``"bf16"`` or ``"fp32"``.
         bank: cycles written earlier (a folder from ``cineaug sample MODEL --out BANK`` or
-            ``cineaug simulate``, or a :class:`~cineaug.transforms.bank.SyntheticBank`) instead of
+            ``cineaug simulate``, or a :class:`~cineaug.generate.SyntheticBank`) instead of
             ``generator``.
         own_labels: instead of a generator or a bank, take the sample's own image and label and
             deform them (affine + elastic, the same warp for every frame); with
@@ -106,9 +106,9 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             one configured); ``"gmm-bssfp"`` the same with the blood pools always brighter than the
             myocardium, as in bSSFP cine (better in-distribution on ACDC); a trained label renderer
             (:class:`~cineaug.models.renderer.LabelRenderer`, or a
-            :class:`~cineaug.transforms.rendered.RenderedAppearance`) paints it with real texture.
+            :class:`~cineaug.generate.RenderedAppearance`) paints it with real texture.
         n_clusters: background intensity classes painted by ``"gmm"``
-            (:func:`~cineaug.transforms.appearance.tissue_map`); a renderer sets its own.
+            (:func:`~cineaug.tissues.tissue_map`); a renderer sets its own.
     """
 
     backend = [TransformBackends.TORCH]

@@ -11,7 +11,7 @@ myocardium) and against the centre of the box around every labelled structure (t
 
 Prints JSON.
 
-    python benchmarks/crop_coverage.py [--acdc DIR] [--sunnybrook DIR] [--fov-mm 160] [--patients N]
+    python studies/crop_coverage.py [--acdc DIR] [--sunnybrook DIR] [--fov-mm 160] [--patients N]
 """
 
 from __future__ import annotations

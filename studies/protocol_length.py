@@ -5,7 +5,7 @@ e.g. ``RUNS/steps250 ... RUNS/steps4000``. Prints JSON (mean Dice and HD95 per a
 and the gap of each to the longest run) and writes a plot, so that the protocol's steps can be set
 where the best baseline is within 0.01 Dice of its plateau.
 
-    python benchmarks/protocol_length.py RUNS/steps* --plot docs/results/acdc/dice_vs_steps.png
+    python studies/protocol_length.py RUNS/steps* --plot docs/results/acdc/dice_vs_steps.png
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ generator is the shipped ``progan-sim-64`` when present, else a randomly initial
 architecture (the cost does not depend on the weights); the bank is ``--bank-n`` cycles sampled from it
 into a temporary folder first.
 
-    python benchmarks/bench_augment.py [--model progan-sim-64] [--n 128] [--rounds 7] [--precision auto]
+    python bench/bench_augment.py [--model progan-sim-64] [--n 128] [--rounds 7] [--precision auto]
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from pathlib import Path
 import torch
 from monai.transforms import RandAffined
 
+from cineaug.generate.sample import write_bank
 from cineaug.models import ProGANGenerator, save_pretrained
 from cineaug.models.layers import decode_labels
 from cineaug.precision import autocast, describe
 from cineaug.pretrained import available, load_pretrained
-from cineaug.training.sample import write_bank
 from cineaug.transforms import SyntheticCycleAugmenterd, SyntheticCycleMixd
 
 

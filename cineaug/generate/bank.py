@@ -2,7 +2,7 @@
 
 A bank is a prepared cache (``dataset.json`` + one safetensors file per cycle), typically written by
 ``cineaug sample MODEL --n N --out BANK``. It serves the pool interface of
-:class:`~cineaug.transforms.pool.SyntheticPool` (``take``, ``reseed``, ``class_names``,
+:class:`~cineaug.generate.SyntheticPool` (``take``, ``reseed``, ``class_names``,
 ``annotated_classes``), so that :class:`~cineaug.transforms.SyntheticCycleAugmenterd` and
 :class:`~cineaug.transforms.SyntheticCycleMixd` take either. Files are memory-mapped: a draw reads
 one cycle's bytes (page cache after the first epoch), so the bank costs no generator time and no

@@ -1,6 +1,6 @@
 """Real Sunnybrook vs simulated HF-I, both prepared with ``cineaug.preprocess.prepare_cycle``, side by side.
 
-Usage: python benchmarks/realism_sunnybrook.py [REAL_PATH] [--n-sim 12] [--size 64] [--json]
+Usage: python studies/realism_sunnybrook.py [REAL_PATH] [--n-sim 12] [--size 64] [--json]
 REAL_PATH defaults to ../shared/data/sunnybrook-subset. Real cycles without expert labels are skipped.
 Statistics per cycle (mean +- sd over cycles), intensities of the prepared frames mapped to [0, 1]:
 LV blood, myocardium and background at ED, blood/myocardium ratio, the LV-area curve (ES frame,

@@ -8,7 +8,6 @@ same texture at a fraction of the cost of rendering in the training loop.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -17,18 +16,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_write_json
 from ..cache import CacheWriter, read_index
 from ..data import CycleDataset
 from ..errors import CineDataError
 from ..pretrained import load_pretrained
-from ..transforms.appearance import tissue_map
-from ..transforms.rendered import RenderedAppearance
+from ..tissues import tissue_map
 from ..types import CineCycle, LabelSource
 from ..viz import save_cycles_gif
+from .rendered import RenderedAppearance
 
 DONE = "dataset.json"
-FINETUNE = "finetune.json"  # what a fine-tuned run folder was fine-tuned from, on and for how long
 
 
 def weights_digest(module: nn.Module) -> str:
@@ -51,7 +48,7 @@ def write_rendered_bank(
 ) -> Path:
     """Render the label cycles of a cache (a simulator cache, a generator's bank) into ``out``.
 
-    Each cycle's tissue map (:func:`~cineaug.transforms.appearance.tissue_map`, with the renderer's
+    Each cycle's tissue map (:func:`~cineaug.tissues.tissue_map`, with the renderer's
     background clusters fitted on the source's own image) is rendered with one latent for all its
     frames; the labels are the source's, exact. ``out`` holds a cache (``dataset.json`` +
     ``cycles/``) that ``SyntheticCycleAugmenterd(bank=out)`` draws from, and ``samples.gif``.
@@ -114,47 +111,3 @@ def write_rendered_bank(
     save_cycles_gif(out / "samples.gif", shown_img, shown_lab)
     writer.close()  # dataset.json last: a bank with it is complete
     return out
-
-
-def finetune_renderer(
-    init_from: str | os.PathLike,
-    data: str | os.PathLike,
-    subjects: list[str],
-    out: str | os.PathLike,
-    images: int = 4_000,
-    seed: int = 0,
-    threads: int = 0,
-) -> nn.Module:
-    """Fine-tune a renderer run on ``subjects`` of ``data`` only, into run folder ``out``; its EMA renderer.
-
-    For the benchmark's per-fold renderers: a fold's synthetic samples then come from a renderer that
-    saw the fold's training subjects and nothing else of the real data, provided that ``init_from``
-    saw no real data (a simulator-pretrained renderer such as ``render-sim-64``). A finished run in
-    ``out`` fine-tuned alike (``out/finetune.json``) is reused, an interrupted one resumed from its
-    last quarter; one fine-tuned otherwise is refused.
-
-    Args:
-        init_from: the renderer to start from (a run folder: G, D and EMA are loaded; or a model
-            folder shipped with its discriminator).
-        images: real frames shown (at the final resolution, no growth).
-    """
-    from .finetune import finetune_config
-    from .trainer import train
-
-    out = Path(out)
-    made = {"init_from": str(init_from), "data": str(Path(data).resolve()), "subjects": sorted(subjects),
-            "images": images, "seed": seed}  # fmt: skip
-    done = json.loads((out / FINETUNE).read_text()) if (out / FINETUNE).is_file() else None
-    if done is not None and done != made:
-        raise CineDataError(out, f"was fine-tuned with other settings ({done}, asked {made}): remove it")
-    if done is None and (out / "options.json").is_file():
-        raise CineDataError(out, f"holds a run without {FINETUNE}: not a fine-tuned fold renderer, remove it")
-    cfg = finetune_config(
-        init_from, total_images=images, subjects=tuple(subjects), seed=seed, threads=threads,
-        checkpoint_images=max(images // 4, 1), snapshot_images=images, metrics_images=0,
-    )  # fmt: skip
-    resume = (out / "options.json").is_file()
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / FINETUNE, made)
-    train(cfg, out, data=data, resume=resume, progress=False)
-    return load_pretrained(out)  # the newest snapshot: the last step's

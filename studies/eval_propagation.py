@@ -7,7 +7,7 @@
 
 Prints JSON.
 
-    python benchmarks/eval_propagation.py [--data DIR] [--size 64] [--simulated 20]
+    python studies/eval_propagation.py [--data DIR] [--size 64] [--simulated 20]
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from ..io.nifti import to_nifti_array
 from ..models.hub import read_config
 from ..precision import resolve_precision
 from ..pretrained import load_pretrained, resolve
-from ..transforms.pool import run_generator
 from ..types import CineCycle, LabelSource
 from ..viz import save_cycles_gif
+from .pool import run_generator
 
 
 def generate_cycles(
@@ -134,7 +134,7 @@ def write_bank(
     """Sample ``n`` cycles of a trained generator into ``out``, streaming (memory stays one batch).
 
     Writes, by ``formats``: ``cache`` (``out/dataset.json`` + ``out/cycles/``: a prepared cache that
-    :class:`~cineaug.data.CycleDataset` reads and :class:`~cineaug.transforms.SyntheticBank` draws from),
+    :class:`~cineaug.data.CycleDataset` reads and :class:`~cineaug.generate.SyntheticBank` draws from),
     ``gif`` (``out/samples.gif``, the first 32 cycles with labels overlaid), ``nifti``
     (``out/nifti/<subject>_{image,label}.nii.gz``).
 

@@ -7,7 +7,7 @@ image shows the anatomy its labels claim, as a real scan would; the same model o
 cohort gives the reference. Prints one JSON line per set (Dice per class and mean, HD95), then a
 summary line with the machine.
 
-    python benchmarks/label_fidelity.py --train CACHE --test CACHE --banks BANK1,BANK2 [--size 20]
+    python studies/label_fidelity.py --train CACHE --test CACHE --banks BANK1,BANK2 [--size 20]
 """
 
 from __future__ import annotations
@@ -18,9 +18,18 @@ import json
 import numpy as np
 import torch
 
-from cineaug.benchmark.arms import training_transform
-from cineaug.benchmark.runner import _labelled, _samples, stratified_order
-from cineaug.benchmark.segmentation import Frames, Protocol, predict, score, scored_frames, train_model
+from cineaug.benchmark import (
+    Frames,
+    Protocol,
+    arm_spec,
+    predict,
+    score,
+    scored_frames,
+    stratified_order,
+    train_model,
+    training_samples,
+    training_transform,
+)
 from cineaug.data import CycleDataset
 from cineaug.precision import describe
 
@@ -55,9 +64,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     train = CycleDataset(args.train)
     order = stratified_order({e["subject"]: e["pathology"] for e in train.entries}, args.seed)
-    samples = _labelled(_samples(train.subset(order[: args.size])))
-    model, seconds = train_model(samples, training_transform("nnunet"), protocol, args.seed)
-    sets = {"real test": scored_frames(_samples(CycleDataset(args.test)))}
+    samples = training_samples(train, order[: args.size])
+    model, seconds = train_model(samples, training_transform(arm_spec("nnunet")), protocol, args.seed)
+    sets = {"real test": scored_frames(list(CycleDataset(args.test)))}
     sets.update({bank: bank_frames(bank, args.cycles, (0, 7)) for bank in args.banks.split(",") if bank})
     for name, frames in sets.items():
         result = score(predict(model, frames.image), frames)

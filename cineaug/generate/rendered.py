@@ -1,6 +1,6 @@
 """A label renderer as an appearance: tissue maps painted with the texture of real scans.
 
-Where :class:`~cineaug.transforms.appearance.RandCycleAppearance` paints each tissue with a random
+Where :class:`~cineaug.transforms.RandCycleAppearance` paints each tissue with a random
 grey value (shape, not texture), :class:`RenderedAppearance` runs a trained
 :class:`~cineaug.models.renderer.LabelRenderer`: the anatomy stays the label source's (simulator,
 generator or the sample's own labels deformed), the texture is what the renderer learnt from real
@@ -16,16 +16,11 @@ from monai.transforms import Randomizable
 from monai.utils import MAX_SEED
 from torch import nn
 
-from .appearance import N_HEART_CLASSES
-
-
-def one_hot_tissues(tissues: torch.Tensor, n_tissues: int) -> torch.Tensor:
-    """``[N,H,W]`` integer tissues -> ``[N,C,H,W]`` float one-hot."""
-    return F.one_hot(tissues.long(), n_tissues).permute(0, 3, 1, 2).float()
+from ..tissues import N_HEART_CLASSES, one_hot_tissues
 
 
 class RenderedAppearance(Randomizable):
-    """Tissue map ``[T,H,W]`` (ints from :func:`~cineaug.transforms.appearance.tissue_map`) -> image
+    """Tissue map ``[T,H,W]`` (ints from :func:`~cineaug.tissues.tissue_map`) -> image
     ``[T,R,R]`` float32 in [-1, 1], ``R`` the renderer's resolution.
 
     Args:

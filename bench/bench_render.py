@@ -11,7 +11,7 @@
 Each measure takes the best of ``--rounds``, so other processes on a shared machine disturb it less.
 Prints one JSON line per measure, then a summary line with the machine.
 
-    python benchmarks/bench_render.py [--preset render64-small] [--steps 4] [--threads 1]
+    python bench/bench_render.py [--preset render64-small] [--steps 4] [--threads 1]
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ import numpy as np
 import torch
 
 from cineaug.precision import describe
+from cineaug.tissues import N_HEART_CLASSES, one_hot_tissues
 from cineaug.training.config import PRESETS
 from cineaug.training.realframes import pooled_tissues
 from cineaug.training.render_step import RenderTraining
 from cineaug.training.schedule import Phase
 from cineaug.transforms import RenderedAppearance
-from cineaug.transforms.appearance import N_HEART_CLASSES
-from cineaug.transforms.rendered import one_hot_tissues
 
 
 def train_rate(preset: str, steps: int) -> float:

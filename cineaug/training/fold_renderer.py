@@ -1,0 +1,86 @@
+"""A label renderer fine-tuned on one benchmark fold's training subjects, and the callable that the
+benchmark receives for it (the benchmark never imports training: the CLI hands it a
+:class:`FoldRendererFinetune`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from ..atomic import atomic_write_json
+from ..errors import CineDataError
+from ..pretrained import load_pretrained
+
+FINETUNE = "finetune.json"  # what a fine-tuned run folder was fine-tuned from, on and for how long
+
+
+def finetune_renderer(
+    init_from: str | os.PathLike,
+    data: str | os.PathLike,
+    subjects: list[str],
+    out: str | os.PathLike,
+    images: int = 4_000,
+    seed: int = 0,
+    threads: int = 0,
+) -> nn.Module:
+    """Fine-tune a renderer run on ``subjects`` of ``data`` only, into run folder ``out``; its EMA renderer.
+
+    For the benchmark's per-fold renderers: a fold's synthetic samples then come from a renderer that
+    saw the fold's training subjects and nothing else of the real data, provided that ``init_from``
+    saw no real data (a simulator-pretrained renderer such as ``render-sim-64``). A finished run in
+    ``out`` fine-tuned alike (``out/finetune.json``) is reused, an interrupted one resumed from its
+    last quarter; one fine-tuned otherwise is refused.
+
+    Args:
+        init_from: the renderer to start from (a run folder: G, D and EMA are loaded; or a model
+            folder shipped with its discriminator).
+        images: real frames shown (at the final resolution, no growth).
+    """
+    from .finetune import finetune_config
+    from .trainer import train
+
+    out = Path(out)
+    made = {"init_from": str(init_from), "data": str(Path(data).resolve()), "subjects": sorted(subjects),
+            "images": images, "seed": seed}  # fmt: skip
+    done = json.loads((out / FINETUNE).read_text()) if (out / FINETUNE).is_file() else None
+    if done is not None and done != made:
+        raise CineDataError(out, f"was fine-tuned with other settings ({done}, asked {made}): remove it")
+    if done is None and (out / "options.json").is_file():
+        raise CineDataError(out, f"holds a run without {FINETUNE}: not a fine-tuned fold renderer, remove it")
+    cfg = finetune_config(
+        init_from, total_images=images, subjects=tuple(subjects), seed=seed, threads=threads,
+        checkpoint_images=max(images // 4, 1), snapshot_images=images, metrics_images=0,
+    )  # fmt: skip
+    resume = (out / "options.json").is_file()
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / FINETUNE, made)
+    train(cfg, out, data=data, resume=resume, progress=False)
+    return load_pretrained(out)  # the newest snapshot: the last step's
+
+
+@dataclass(frozen=True)
+class FoldRendererFinetune:
+    """``(subjects, out, seed) -> renderer``: :func:`finetune_renderer` with the settings of a benchmark.
+
+    What ``cineaug benchmark --renderer RUN --renderer-finetune N`` passes to
+    :func:`cineaug.benchmark.run_benchmark` as ``renderer_finetune``: called once per fold, with the
+    fold's training subjects and its run folder.
+
+    Args:
+        init_from: the renderer run (or model folder with its discriminator) to start from.
+        data: the cache of the fold's subjects (the benchmark's training data).
+        images: real frames shown per fold.
+        threads: torch threads of the fine-tuning (0: torch's default).
+    """
+
+    init_from: str
+    data: str
+    images: int = 4_000
+    threads: int = 0
+
+    def __call__(self, subjects: list[str], out: Path, seed: int) -> nn.Module:
+        return finetune_renderer(self.init_from, self.data, subjects, out, self.images, seed, self.threads)
