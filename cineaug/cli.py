@@ -25,6 +25,23 @@ Kind = Enum("Kind", [(kind, kind) for kind in KINDS], type=str)
 """The data kinds of ``cineaug prepare``: :data:`cineaug.prepare.KINDS`."""
 
 
+def _version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        typer.echo(f"cineaug {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
+    """Generative augmentation of cine cardiac MRI: prepare data, simulate, train, augment, benchmark."""
+
+
 class Crop(str, Enum):
     labels = "labels"
     image = "image"
@@ -140,15 +157,24 @@ def simulate_gallery(
 
 
 @app.command("models")
-def models_command() -> None:
-    """List the shipped generators (name: one line each)."""
-    from .pretrained import available, describe
+def models_command(
+    terms: bool = typer.Option(False, "--terms", help="also print each model's citations"),
+) -> None:
+    """List the shipped models: name, what it is, resolution, the data it was trained on, the license
+    of its weights and the terms of that data."""
+    from .pretrained import available, catalog, describe, model_terms
 
-    models = available()
-    if not models:
+    rows = catalog()
+    if not rows:
         typer.echo("no shipped models in this installation")
-    for name, folder in models.items():
-        typer.echo(f"{name}: {describe(folder)}")
+    for row in rows:
+        folder = available()[row["name"]]
+        typer.echo(f"{row['name']}: {describe(folder)}")
+        typer.echo(f"    trained on: {row['data']}; weights: {row['weights']}")
+        typer.echo(f"    data terms: {row['terms']}")
+        if terms:
+            for d in model_terms(folder)["data"]:
+                typer.echo(f"    cite ({d['name']}): {d['citation']}")
 
 
 @app.command("export-bundle")

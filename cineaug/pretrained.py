@@ -4,7 +4,13 @@ A model folder holds ``config.json`` + ``model.safetensors`` (see :mod:`cineaug.
 ``MODEL_CARD.md``, ``samples.gif`` and ``manifest.json`` (size and sha256 of every other file);
 :func:`cineaug.generate.package_model` makes one from a training snapshot.
 Loading verifies every file first and reads only JSON and safetensors: a tampered or truncated
-file is refused with an error naming it.
+file is refused with an error naming it. Media for the docs (``samples.gif``) are marked
+``docs_only`` in the manifest: the wheel leaves them out, and they are checked where present.
+
+Each shipped model's ``config.json`` carries its ``terms``: the license of the weights and, for
+every data set it was trained on, that data's terms and citation (:func:`model_terms`,
+:func:`catalog`, ``cineaug models``). Loading a model whose data has terms of use beyond a citation
+(ACDC: research use only) says so once, with a :class:`DataTermsWarning`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,12 @@ from .errors import CineDataError
 from .models.hub import CONFIG_NAME, from_pretrained, read_config
 
 MANIFEST = "manifest.json"
+DOCS_ONLY_SUFFIXES = (".gif",)
+"""Files of a model folder that only the docs need: listed in the manifest, left out of the wheel."""
+
+
+class DataTermsWarning(UserWarning):
+    """A shipped model was trained on data whose terms restrict its use (e.g. ACDC: research only)."""
 
 
 def pretrained_root() -> Path:
@@ -45,6 +58,7 @@ def write_manifest(folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     files = {
         p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        | ({"docs_only": True} if p.suffix in DOCS_ONLY_SUFFIXES else {})
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name != MANIFEST
     }
@@ -53,7 +67,8 @@ def write_manifest(folder: str | os.PathLike) -> Path:
 
 
 def verify_folder(folder: str | os.PathLike) -> None:
-    """Check every file listed in the manifest (and that none is missing).
+    """Check every file listed in the manifest (and that none is missing; a ``docs_only`` file,
+    left out of the wheel, is checked where present).
 
     Raises:
         CineDataError: no manifest, a file missing, truncated or altered.
@@ -64,6 +79,8 @@ def verify_folder(folder: str | os.PathLike) -> None:
         raise CineDataError(folder, f"no {MANIFEST}: cannot verify this model folder")
     for name, want in json.loads(manifest.read_text())["files"].items():
         path = folder / name
+        if not path.is_file() and want.get("docs_only"):
+            continue
         if not path.is_file():
             raise CineDataError(path, "listed in the manifest but missing")
         if path.stat().st_size != want["bytes"]:
@@ -138,9 +155,44 @@ def load_pretrained(
     if verify and (shipped or (folder / MANIFEST).is_file()):
         verify_folder(folder)
     try:
-        return from_pretrained(folder, map_location=device)
+        model = from_pretrained(folder, map_location=device)
     except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as err:
         raise CineDataError(folder, f"cannot load the model ({err})") from err
+    restricted = [d for d in model_terms(folder)["data"] if d.get("restricted")]
+    if restricted:
+        said = "; ".join(f"{d['name']}: {d['terms']} (cite {d['citation']})" for d in restricted)
+        warnings.warn(f"{folder.name} was trained on {said}", DataTermsWarning, stacklevel=2)
+    return model
+
+
+def model_terms(name_or_folder: str | os.PathLike) -> dict[str, Any]:
+    """The license of a model's weights and the terms of the data it was trained on.
+
+    Returns:
+        ``{"weights": license or None, "data": [{"name", "terms", "citation", "restricted"}, ...]}``
+        from ``config.json``'s ``terms`` (a training snapshot records none: ``None`` and ``[]``).
+    """
+    terms = read_config(resolve(name_or_folder)).get("terms") or {}
+    return {"weights": terms.get("weights"), "data": list(terms.get("data", []))}
+
+
+def catalog() -> list[dict[str, Any]]:
+    """One row per shipped model: ``name``, ``kind``, ``resolution`` (px), ``data`` (what it was
+    trained on), ``weights`` (their license) and ``terms`` (the data's terms, one line)."""
+    rows = []
+    for name, folder in available().items():
+        config, terms = read_config(folder), model_terms(folder)
+        rows.append(
+            {
+                "name": name,
+                "kind": config["class"],
+                "resolution": config.get("args", {}).get("resolution"),
+                "data": ", ".join(d["name"] for d in terms["data"]) or "unknown",
+                "weights": terms["weights"] or "unknown",
+                "terms": "; ".join(f"{d['name']}: {d['terms']}" for d in terms["data"]) or "unknown",
+            }
+        )
+    return rows
 
 
 def model_info(name_or_folder: str | os.PathLike) -> dict[str, Any]:

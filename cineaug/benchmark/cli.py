@@ -192,13 +192,16 @@ app.command("report")(report_command)
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="demo folder (data/, benchmark/report.html)")],
     model: Annotated[str, typer.Option(help="generator: shipped name or model folder")] = "progan-sim-64",
+    steps: Annotated[int, typer.Option(help="optimiser steps per segmentation run (2: a smoke test)")] = 150,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """The main job on the built-in simulator: simulate, run a reduced benchmark (5 arms), report."""
     from .demo import run_demo
 
+    if steps < 1:
+        raise typer.BadParameter(f"--steps must be >= 1, got {steps}")
     try:
-        folder = run_demo(out, model=model, progress=progress)
+        folder = run_demo(out, model=model, steps=steps, progress=progress)
     except (CineDataError, ValueError) as err:
         fail(err)
     typer.echo(f"report: {folder / 'report.html'} (and report.md); results: {folder / 'results.jsonl'}")
