@@ -158,6 +158,7 @@ def load_pretrained(
         model = from_pretrained(folder, map_location=device)
     except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as err:
         raise CineDataError(folder, f"cannot load the model ({err})") from err
+    model.spacing_mm = read_config(folder).get("spacing_mm")  # mm per pixel of what it draws
     restricted = [d for d in model_terms(folder)["data"] if d.get("restricted")]
     if restricted:
         said = "; ".join(f"{d['name']}: {d['terms']} (cite {d['citation']})" for d in restricted)

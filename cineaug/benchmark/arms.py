@@ -273,8 +273,9 @@ def _compose(spec: ArmSpec, share: float, sources: ArmSources) -> Compose:
             raise ValueError(f"arm {arm!r} needs a label renderer (pass --renderer)")
         else:
             appearance = sources.renderer
-    steps.append(
-        SyntheticCycleAugmenterd(keys=("image", "label"), prob=share, appearance=appearance, **source)
-    )
+    augment = SyntheticCycleAugmenterd(
+        keys=("image", "label"), prob=share, appearance=appearance, intensity="keep", **source
+    )  # the protocol's cycles are in [-1, 1] already, as synthetic ones are: "keep" is "match" per cycle
+    steps.append(augment)
     steps.append(baseline(spec.baseline))
     return Compose(steps)

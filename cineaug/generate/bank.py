@@ -86,6 +86,8 @@ class SyntheticBank:
         info = index.get("info", {})
         self.class_names: tuple[str, ...] = tuple(info.get("class_names") or sorted(set(pathologies)))
         self.annotated_classes: tuple[int, ...] = tuple(info.get("annotated_classes", (1, 2, 3)))
+        prepared = index.get("spacing", {}).get("prepared_mm", {})
+        self.spacing_mm: float | None = prepared.get("mean")  # mm per pixel of the cycles (None: unknown)
         self._by_class = {
             k: np.flatnonzero([p == name for p in pathologies]) for k, name in enumerate(self.class_names)
         }

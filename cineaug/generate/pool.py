@@ -62,6 +62,7 @@ class SyntheticPool:
         if self.device.type == "cpu":
             generator.to(memory_format=torch.channels_last)
         self.class_names: tuple[str, ...] = tuple(getattr(generator, "class_names", ()))
+        self.spacing_mm: float | None = getattr(generator, "spacing_mm", None)  # set by load_pretrained
         self.annotated_classes: tuple[int, ...] = tuple(getattr(generator, "annotated_classes", (1, 2, 3)))
         self._rng = torch.Generator()
         self._buffers: dict[int, deque[tuple[torch.Tensor, torch.Tensor]]] = {}

@@ -1,8 +1,10 @@
 """``SyntheticCycleAugmenter(d)``: with probability ``prob``, replace a sample by a synthetic cycle.
 
 The synthetic cycle comes with its labels (every frame, flagged ``GENERATED``); in frame-wise
-pipelines (samples ``[1,H,W]``) one random frame of it replaces the frame. Every sample gets a
-synthetic flag (``True`` or ``False``), so that the flag collates to a ``[B]`` tensor.
+pipelines (samples ``[1,H,W]``, or ``[1,H,W,1]`` one-slice volumes) one random frame of it replaces
+the frame. It is placed at the sample's physical spacing and in its field of view, with the sample's
+intensities (:mod:`~cineaug.transforms.placement`). Every sample gets a synthetic flag (``True`` or
+``False``), so that the flag collates to a ``[B]`` tensor.
 MONAI conventions (docs/transforms.md; tests/test_synthetic.py lists them): all randomness from ``self.R`` in
 ``randomize()``, ``set_random_state`` reseeds the latent pool too, the input dict is copied, the
 no-op branch still converts to tensors, and ``MetaTensor`` in gives ``MetaTensor`` out with the
@@ -30,6 +32,7 @@ from ..generate import RenderedAppearance, SyntheticBank, cycle_source
 from ..tissues import tissue_map
 from ..types import LV, LabelSource
 from .appearance import RandCycleAppearance
+from .placement import INTENSITIES, Intensity, follow_intensities, frame_layout, in_plane_spacing, resample_to
 
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
@@ -59,6 +62,8 @@ def own_deformation() -> Rand2DElasticd:
 
 
 SYNTHETIC_META = "cineaug_synthetic"
+ROLES = ("image", "label", "keep")
+"""What a key beyond ``(image, label)`` gets when a sample is replaced (or a number: a constant map)."""
 
 
 def _fit(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
@@ -72,10 +77,14 @@ def _fit(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
 
 
 def _like(new: torch.Tensor, ref: Any, synthetic: bool) -> torch.Tensor:
-    """``new`` as ``ref`` would be converted: its dtype and, when metadata is tracked, a MetaTensor
-    with ``ref``'s affine, meta and applied operations (so later spatial transforms stay consistent)."""
+    """``new`` as ``ref`` would be converted: its dtype and device and, when metadata is tracked, a
+    MetaTensor with ``ref``'s affine, meta and applied operations: the synthetic sample sits in the
+    real one's grid, so later spatial transforms and ``Invertd`` treat it as they treat the real one."""
     ref = convert_to_tensor(ref, track_meta=get_track_meta())
-    new = new.to(ref.dtype)
+    if not ref.dtype.is_floating_point and new.dtype.is_floating_point:
+        info = torch.iinfo(ref.dtype) if ref.dtype != torch.bool else None
+        new = new.round() if info is None else new.round().clamp(info.min, info.max)
+    new = new.to(device=ref.device, dtype=ref.dtype)
     if isinstance(ref, MetaTensor):
         out = MetaTensor(new, meta=dict(ref.meta))
         out.applied_operations = list(ref.applied_operations)
@@ -109,6 +118,15 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             :class:`~cineaug.generate.RenderedAppearance`) paints it with real texture.
         n_clusters: background intensity classes painted by ``"gmm"``
             (:func:`~cineaug.tissues.tissue_map`); a renderer sets its own.
+        intensity: how the synthetic image (in [-1, 1]) follows the sample's intensities:
+            ``"match"`` (default: the sample's 0.5-99.5 percentile range, so z-scored, raw and
+            cineaug pipelines alike), ``"keep"`` ([-1, 1] as drawn), or ``f(synthetic, real)``.
+            The sample's own image, deformed (``own_labels`` with ``appearance="source"``), keeps
+            its intensities.
+
+    The synthetic frames are resampled to the sample's in-plane spacing (a MetaTensor's affine, or
+    ``spacing=`` in mm) and centred in its grid; without a spacing the synthetic field of view is
+    fitted to the grid (cineaug's own caches: one field of view for all).
     """
 
     backend = [TransformBackends.TORCH]
@@ -124,8 +142,12 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         own_labels: bool = False,
         appearance: str | RandCycleAppearance | RenderedAppearance | nn.Module = "source",
         n_clusters: int = 4,
+        intensity: Intensity = "match",
     ):
         RandomizableTransform.__init__(self, prob)
+        if not callable(intensity) and intensity not in INTENSITIES:
+            raise ValueError(f"intensity must be one of {INTENSITIES} or a callable, got {intensity!r}")
+        self.intensity = intensity
         if own_labels and (generator is not None or bank is not None):
             raise ValueError("own_labels=True takes the sample's labels: pass no generator and no bank")
         self.pool = None if own_labels else cycle_source(generator, bank, batch_size, precision)
@@ -143,6 +165,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         self.render = appearance
         self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
+        self.drawn: torch.Tensor | None = None  # the last synthetic image as drawn, in [-1, 1]
         self._class: int | None = None
         self._frame = 0
 
@@ -168,9 +191,15 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         self._frame = int(self.R.randint(1 << 16))
 
     def synthetic(
-        self, frames: int, size: tuple[int, int], image: Any = None, label: Any = None
+        self,
+        frames: int,
+        size: tuple[int, int],
+        image: Any = None,
+        label: Any = None,
+        spacing: tuple[float, float] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The drawn synthetic cycle, ``frames`` 1 (one random frame) or all, resized to ``size``.
+        """The drawn synthetic cycle, ``frames`` 1 (one random frame) or all, placed in a grid of
+        ``size`` at ``spacing`` (row, col mm; None: the field of view fitted to the grid).
 
         With ``own_labels`` the cycle is the given ``image`` and ``label`` ``[T,H,W]``, deformed.
         """
@@ -191,16 +220,30 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                 image, label = image[t : t + 1], label[t : t + 1]
             elif frames != image.shape[0]:
                 raise ValueError(
-                    f"sample has {frames} frames; the generator makes {image.shape[0]} (or use 1 frame)"
+                    f"a sample of {frames} channels: neither a frame (1 channel) nor a cycle of the "
+                    f"source's {image.shape[0]} frames"
                 )
         if self.render is not None:
             image = self.render(tissue_map(image, label, self.n_clusters))
-        return _fit(image, size, "bilinear"), _fit(label, size, "nearest")
+        if self.deform is not None:  # the sample's own grid already
+            return _fit(image, size, "bilinear"), _fit(label, size, "nearest")
+        return resample_to(image, label, self.pool.spacing_mm, size, spacing)
 
     def __call__(
-        self, image: Any, label: Any = None, pathology: str | None = None, randomize: bool = True
+        self,
+        image: Any,
+        label: Any = None,
+        pathology: str | None = None,
+        randomize: bool = True,
+        spacing: Any = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
-        """Replace ``image`` ``[T,H,W]`` or ``[1,H,W]`` (and ``label``) with probability ``prob``."""
+        """Replace ``image`` (``[T,H,W]``, ``[1,H,W]`` or ``[1,H,W,1]``) and ``label`` with
+        probability ``prob``; ``spacing`` (row, col mm) where ``image`` is not a MetaTensor.
+
+        Raises:
+            ValueError: a layout with no honest synthetic counterpart (several channels that are not
+                the cycle's frames; a volume of several slices), naming the shape.
+        """
         if randomize:
             self.randomize(pathology=pathology)
         if not self._do_transform:
@@ -209,8 +252,16 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             if isinstance(img, MetaTensor):
                 img.meta[SYNTHETIC_META] = False
             return img, lab, False
-        shape = tuple(image.shape)
-        syn_image, syn_label = self.synthetic(shape[0], shape[-2:], image, label)
+        channels, size, volume = frame_layout(image.shape)
+        target = in_plane_spacing(image, spacing)
+        flat = lambda x: x if x is None or not volume else torch.as_tensor(x)[..., 0]  # noqa: E731
+        syn_image, syn_label = self.synthetic(channels, size, flat(image), flat(label), target)
+        self.drawn = None
+        if self.deform is None or self.render is not None:  # drawn or painted in [-1, 1]
+            self.drawn = syn_image[..., None] if volume else syn_image
+            syn_image = follow_intensities(syn_image, image, self.intensity)
+        if volume:
+            syn_image, syn_label = syn_image[..., None], syn_label[..., None]
         image = _like(syn_image, image, True)
         label = (
             None
@@ -234,6 +285,14 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         own_labels: as :class:`SyntheticCycleAugmenter` (the sample's own labels, deformed).
         appearance: as :class:`SyntheticCycleAugmenter` (``"source"`` or ``"gmm"``).
         n_clusters: as :class:`SyntheticCycleAugmenter`.
+        intensity: as :class:`SyntheticCycleAugmenter` (``"match"``: the sample's intensity range).
+        roles: what other keys of a replaced sample get: ``{"t2": "image"}`` (the synthetic image,
+            in that key's intensities), ``"label"`` (the synthetic label), ``"keep"`` (the real
+            sample's, on purpose) or a number (a constant map of that key's shape, e.g. ``1.0`` for a
+            loss-weight map). Keys named nowhere are left as they are, as by any MONAI
+            ``MapTransform``.
+        spacing_key: the sample's in-plane spacing (row, col mm) where the image is not a MetaTensor
+            (cineaug's ``CycleDataset`` gives ``spacing``; ``pixdim`` is read too).
         mode: ``"replace"`` (the synthetic sample takes the real one's place with probability
             ``prob``) or ``"add"`` (a list: the real sample, then with probability ``prob`` a
             synthetic one beside it; MONAI's ``Compose`` applies the next transforms to each and
@@ -275,16 +334,29 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         appearance: str | RandCycleAppearance | RenderedAppearance | nn.Module = "source",
         n_clusters: int = 4,
         mode: str = "replace",
+        intensity: Intensity = "match",
+        roles: Mapping[Hashable, str | float] | None = None,
+        spacing_key: str = "spacing",
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
+        if len(self.keys) > 2:
+            raise ValueError(
+                f"keys {list(self.keys)}: give (image, label); other keys take a role, "
+                f"roles={{key: one of {ROLES} or a number}}"
+            )
+        self.roles = dict(roles or {})
+        for key, role in self.roles.items():
+            if not isinstance(role, (int, float)) and role not in ROLES:
+                raise ValueError(f"roles[{key!r}] = {role!r}: one of {ROLES} or a number")
         self.mode = mode
         self.augmenter = SyntheticCycleAugmenter(
-            generator, 1.0, match_pathology, batch_size, precision, bank, own_labels, appearance, n_clusters
-        )
-        self.pathology_key, self.synthetic_key = pathology_key, synthetic_key
+            generator, 1.0, match_pathology, batch_size, precision, bank, own_labels, appearance, n_clusters,
+            intensity,
+        )  # fmt: skip
+        self.pathology_key, self.synthetic_key, self.spacing_key = pathology_key, synthetic_key, spacing_key
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
         super().set_random_state(seed, state)
@@ -320,15 +392,38 @@ class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
         image_key = present[0]
         label_key = present[1] if len(present) > 1 else None
         self.augmenter.randomize(pathology=d.get(self.pathology_key))
+        spacing = d.get(self.spacing_key, d.get("pixdim"))
         image, label, _ = self.augmenter(
-            d[image_key], None if label_key is None else d[label_key], randomize=False
+            d[image_key], None if label_key is None else d[label_key], randomize=False, spacing=spacing
         )
         d[image_key] = image
         if label_key is not None:
             d[label_key] = label
+        self._fill_roles(d, label)
         self._update_metadata(d, label)
         d[self.synthetic_key] = torch.tensor(True)
         return d
+
+    def _fill_roles(self, d: dict[Hashable, Any], label: Any) -> None:
+        """The keys of :attr:`roles`, for a replaced sample (image-like keys get the drawn image in
+        their own intensities)."""
+        for key, role in self.roles.items():
+            if key not in d or role == "keep":
+                continue
+            ref = d[key]
+            if role == "image":
+                if self.augmenter.drawn is None:
+                    raise ValueError(f"roles[{key!r}] = 'image': own labels as they are draw no image")
+                value = follow_intensities(self.augmenter.drawn, ref, self.augmenter.intensity)
+            elif role == "label":
+                if label is None:
+                    raise ValueError(f"roles[{key!r}] = 'label' needs a label key")
+                value = torch.as_tensor(label)
+            else:
+                value = torch.full(tuple(ref.shape), float(role))
+            if tuple(value.shape) != tuple(ref.shape):
+                raise ValueError(f"key {key!r} of shape {list(ref.shape)} cannot take the synthetic {role}")
+            d[key] = _like(value, ref, True)
 
     def _update_metadata(self, d: dict[Hashable, Any], label: torch.Tensor | None) -> None:
         pool = self.augmenter.pool
