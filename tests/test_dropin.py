@@ -184,3 +184,25 @@ def test_a_sample_on_the_gpu_gets_a_synthetic_sample_on_the_gpu(bank):
     d = {k: v.cuda() for k, v in _meta((1, 128, 128), (1.25, 1.25), torch.randn(128 * 128)).items()}
     out = _aug(bank)(d)
     assert out["image"].device.type == "cuda" and out["label"].device.type == "cuda"
+
+
+def _shares(loader) -> float:
+    flags = torch.cat([batch["synthetic"].flatten() for batch in loader])
+    return float(flags.float().mean())
+
+
+def test_a_schedule_reaches_persistent_dataloader_workers(bank):
+    from monai.data import DataLoader, Dataset
+
+    from cineaug.transforms import SyntheticShareSchedule
+
+    aug = _aug(bank, intensity="keep")
+    data = [{"image": torch.zeros(1, 64, 64), "label": torch.zeros(1, 64, 64)} for _ in range(16)]
+    loader = DataLoader(Dataset(data, aug), batch_size=4, num_workers=2, persistent_workers=True)
+    schedule = SyntheticShareSchedule([aug], start=1.0, end=0.0, steps=2)
+    seen = []
+    for step in range(3):  # the share set in this process, read in the workers started at the first epoch
+        schedule(step)
+        seen.append(_shares(loader))
+    assert seen == [1.0, pytest.approx(0.5, abs=0.4), 0.0], seen
+    assert aug.prob == 0.0

@@ -5,6 +5,11 @@ step to none at the last beat a constant quarter (the same number of synthetic s
 matched seeds: synthetic samples early teach invariance, real ones at the end fit the scanner.
 The schedule sets ``prob`` of the augmenters it is given, from a training loop (call it with the
 step) or from a MONAI ``SupervisedTrainer`` (``attach``: ignite's ``ITERATION_STARTED``).
+
+DataLoader workers hold copies of the transforms, made when they start (once, with
+``persistent_workers``). So that a share set in the training process reaches them, an augmenter keeps
+its ``prob`` in shared memory (:class:`SharedProb`): a forked worker maps the same memory, a spawned
+one receives it through torch's multiprocessing (a file descriptor, not a copy).
 """
 
 from __future__ import annotations
@@ -12,7 +17,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from monai.transforms import RandomizableTransform
+
+
+class SharedProb:
+    """Mixin for a MONAI ``RandomizableTransform``: ``prob`` lives in a shared-memory scalar, so that
+    setting it in the training process (:class:`SyntheticShareSchedule`) changes it in every
+    DataLoader worker's copy of the transform, persistent or not. Reading it costs a microsecond."""
+
+    @property
+    def prob(self) -> float:
+        return float(self.__dict__["_shared_prob"])
+
+    @prob.setter
+    def prob(self, value: float) -> None:
+        shared = self.__dict__.get("_shared_prob")
+        if shared is None:
+            shared = self.__dict__["_shared_prob"] = torch.zeros((), dtype=torch.float64).share_memory_()
+        shared.fill_(min(max(float(value), 0.0), 1.0))
 
 
 def start_share(n_subjects: int, most: float = 0.5) -> float:

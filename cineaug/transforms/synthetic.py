@@ -33,6 +33,7 @@ from ..tissues import tissue_map
 from ..types import LV, LabelSource
 from .appearance import RandCycleAppearance
 from .placement import INTENSITIES, Intensity, follow_intensities, frame_layout, in_plane_spacing, resample_to
+from .schedule import SharedProb
 
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
@@ -271,7 +272,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         return image, label, True
 
 
-class SyntheticCycleAugmenterd(RandomizableTransform, MapTransform):
+class SyntheticCycleAugmenterd(SharedProb, RandomizableTransform, MapTransform):
     """Dictionary version: replaces ``keys[0]`` (image) and ``keys[1]`` (label) together.
 
     Args:
