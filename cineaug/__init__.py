@@ -5,30 +5,38 @@ built-in simulator makes labelled cycles from physics; generators learn whole cy
 labels; MONAI transforms mix synthetic cycles into training batches.
 """
 
-from ._version import __version__
-from .cache import CacheWriter
-from .data import CycleDataset, cycle_to_sample
-from .errors import CineDataError, DataWarning, ReadLog, SkippedItemWarning
-from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
-from .prepare import prepare_dataset, write_simulated_dataset
-from .preprocess import prepare_cycle
-from .propagate import propagate_labels
-from .types import (
-    CLASS_NAMES,
-    LV,
-    MYO,
-    N_FRAMES,
-    RV,
-    UNOBSERVED_FILL,
-    CineCycle,
-    CycleContractError,
-    LabelSource,
-    check_cycle_arrays,
-)
+from typing import TYPE_CHECKING
 
-# Generators, the registry, generate and the MONAI transforms import MONAI's transform stack (seconds):
-# they load on first use (PEP 562), so reading data stays quick to import.
+from ._lazy import lazy_exports
+from ._version import __version__
+
+# Every name loads on first use (PEP 562): `import cineaug` and `cineaug --help` cost nothing, and
+# reading data never loads the generators, MONAI's transform stack or the trainer.
 _LAZY = {
+    "CacheWriter": ".cache",
+    "CycleDataset": ".data",
+    "cycle_to_sample": ".data",
+    "CineDataError": ".errors",
+    "ReadLog": ".errors",
+    "read_acdc": ".io",
+    "read_dicom_series": ".io",
+    "read_mnms": ".io",
+    "read_nifti": ".io",
+    "read_sunnybrook": ".io",
+    "prepare_dataset": ".prepare",
+    "write_simulated_dataset": ".prepare",
+    "prepare_cycle": ".preprocess",
+    "propagate_labels": ".propagate",
+    "CLASS_NAMES": ".types",
+    "LV": ".types",
+    "MYO": ".types",
+    "N_FRAMES": ".types",
+    "RV": ".types",
+    "UNOBSERVED_FILL": ".types",
+    "CineCycle": ".types",
+    "CycleContractError": ".types",
+    "LabelSource": ".types",
+    "check_cycle_arrays": ".types",
     "DCGANGenerator": ".models",
     "LabelRenderer": ".models",
     "ProGANGenerator": ".models",
@@ -37,33 +45,68 @@ _LAZY = {
     "save_pretrained": ".models",
     "load_pretrained": ".pretrained",
     "locate_heart": ".localize",
-    "RandCycleAppearance": ".transforms",
-    "RandFramed": ".transforms",
     "RenderedAppearance": ".generate",
     "SyntheticBank": ".generate",
+    "SyntheticPool": ".generate",
+    "write_bank": ".generate",
+    "RandCycleAppearance": ".transforms",
+    "RandFramed": ".transforms",
     "SyntheticCycleAugmenter": ".transforms",
     "SyntheticCycleAugmenterD": ".transforms",
     "SyntheticCycleAugmenterDict": ".transforms",
     "SyntheticCycleAugmenterd": ".transforms",
     "SyntheticCycleMixd": ".transforms",
-    "SyntheticPool": ".generate",
     "SyntheticPrepareBatch": ".transforms",
     "SyntheticShareSchedule": ".transforms",
     "baseline": ".transforms",
     "tissue_map": ".tissues",
-    "write_bank": ".generate",
 }
+__getattr__ = lazy_exports(__name__, _LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cineaug' has no attribute {name!r}")
-
+if TYPE_CHECKING:  # what the names are, for type checkers and editors
+    from .cache import CacheWriter
+    from .data import CycleDataset, cycle_to_sample
+    from .errors import CineDataError, ReadLog
+    from .generate import RenderedAppearance, SyntheticBank, SyntheticPool, write_bank
+    from .io import read_acdc, read_dicom_series, read_mnms, read_nifti, read_sunnybrook
+    from .localize import locate_heart
+    from .models import (
+        DCGANGenerator,
+        LabelRenderer,
+        ProGANGenerator,
+        decode_labels,
+        from_pretrained,
+        save_pretrained,
+    )
+    from .prepare import prepare_dataset, write_simulated_dataset
+    from .preprocess import prepare_cycle
+    from .pretrained import load_pretrained
+    from .propagate import propagate_labels
+    from .tissues import tissue_map
+    from .transforms import (
+        RandCycleAppearance,
+        RandFramed,
+        SyntheticCycleAugmenter,
+        SyntheticCycleAugmenterD,
+        SyntheticCycleAugmenterd,
+        SyntheticCycleAugmenterDict,
+        SyntheticCycleMixd,
+        SyntheticPrepareBatch,
+        SyntheticShareSchedule,
+        baseline,
+    )
+    from .types import (
+        CLASS_NAMES,
+        LV,
+        MYO,
+        N_FRAMES,
+        RV,
+        UNOBSERVED_FILL,
+        CineCycle,
+        CycleContractError,
+        LabelSource,
+        check_cycle_arrays,
+    )
 
 __all__ = [
     "DCGANGenerator",
@@ -100,10 +143,8 @@ __all__ = [
     "CineDataError",
     "CycleContractError",
     "CycleDataset",
-    "DataWarning",
     "LabelSource",
     "ReadLog",
-    "SkippedItemWarning",
     "__version__",
     "check_cycle_arrays",
     "cycle_to_sample",

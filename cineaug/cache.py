@@ -31,7 +31,7 @@ from safetensors.numpy import save as st_save
 
 from ._version import __version__
 from .atomic import atomic_write_bytes, atomic_write_json
-from .errors import CineDataError
+from .errors import CineDataError, logger
 from .types import CineCycle, LabelSource
 
 FORMAT = "cineaug-cache"
@@ -66,6 +66,11 @@ def decode_cycle(data: bytes, path: str | os.PathLike) -> CineCycle:
 class CacheWriter:
     """Write prepared cycles into a cache folder; ``close()`` writes ``dataset.json``.
 
+    A folder that an interrupted run left (cycle files, no ``dataset.json``), or a complete cache
+    written again, is written afresh: the writer says so when it starts (the ``cineaug`` logger), and
+    ``close()`` removes the cycle files the new index does not list, once that index is written, so
+    that nothing stale stays beside the new cycles and nothing is lost before the new cache exists.
+
     Example:
         >>> with CacheWriter(out, source="sunnybrook") as w:   # doctest: +SKIP
         ...     for cycle in cycles:
@@ -82,6 +87,18 @@ class CacheWriter:
         self.warnings: list[dict[str, str]] = []
         self.started = time.time()
         (self.root / "cycles").mkdir(parents=True, exist_ok=True)
+        left = sum(1 for _ in (self.root / "cycles").glob("*.safetensors"))
+        if left:
+            what = (
+                "an earlier cache"
+                if (self.root / INDEX).is_file()
+                else "an interrupted run (no dataset.json)"
+            )
+            logger.warning(
+                "%s holds %d cycle files of %s: writing afresh; the ones not rewritten are removed when "
+                "this run completes",
+                self.root, left, what,
+            )  # fmt: skip
 
     def add(self, cycle: CineCycle) -> None:
         """Validate and write one prepared cycle (atomically)."""
@@ -132,6 +149,12 @@ class CacheWriter:
             "cycles": self.entries,
         }
         atomic_write_json(self.root / INDEX, index)
+        listed = {e["file"] for e in self.entries}
+        stale = [f for f in (self.root / "cycles").glob("*.safetensors") if f"cycles/{f.name}" not in listed]
+        for f in stale:
+            f.unlink()
+        if stale:
+            logger.warning("%s: removed %d stale cycle files of an earlier run", self.root, len(stale))
         return self.root / INDEX
 
     def _counts(self) -> dict[str, Any]:

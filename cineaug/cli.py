@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from .cli_utils import fail
+from .cli_utils import fail, log_to_stderr, print_version
 from .errors import CineDataError
-from .prepare import KINDS
+from .kinds import KINDS
 
 app = typer.Typer(
     name="cineaug",
@@ -22,24 +22,18 @@ app = typer.Typer(
 
 
 Kind = Enum("Kind", [(kind, kind) for kind in KINDS], type=str)
-"""The data kinds of ``cineaug prepare``: :data:`cineaug.prepare.KINDS`."""
-
-
-def _version(value: bool) -> None:
-    if value:
-        from ._version import __version__
-
-        typer.echo(f"cineaug {__version__}")
-        raise typer.Exit()
+"""The data kinds of ``cineaug prepare``: :data:`cineaug.kinds.KINDS` (named, not imported: the
+command line loads nothing heavy until a command runs)."""
 
 
 @app.callback()
 def main(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+        False, "--version", callback=print_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
     """Generative augmentation of cine cardiac MRI: prepare data, simulate, train, augment, benchmark."""
+    log_to_stderr()
 
 
 class Crop(str, Enum):
@@ -202,11 +196,17 @@ def _register_training_commands() -> None:
     app.command("render")(render_command)
 
 
-def _register_benchmark_commands() -> None:
-    from .benchmark.cli import benchmark_command_for, demo_command, report_command
+def _fold_renderer_finetune(renderer: str, data: str, images: int, threads: int):  # noqa: ANN202
+    """``cineaug benchmark --renderer-finetune``: training's per-fold fine-tuning (loaded when used)."""
     from .training.fold_renderer import FoldRendererFinetune
 
-    app.command("benchmark")(benchmark_command_for(FoldRendererFinetune))
+    return FoldRendererFinetune(renderer, data, images, threads)
+
+
+def _register_benchmark_commands() -> None:
+    from .benchmark.cli import benchmark_command_for, demo_command, report_command
+
+    app.command("benchmark")(benchmark_command_for(_fold_renderer_finetune))
     app.command("report")(report_command)
     app.command("demo")(demo_command)
 

@@ -1,10 +1,17 @@
-"""The one error type of cineaug's data path, and the log of what a reader skipped or warned about."""
+"""The one error type of cineaug's data path, and the log of what a reader skipped or warned about.
+
+Skips and losses are logged, one line each, on the ``cineaug`` logger (:data:`logger`, WARNING). The
+library never configures logging; the ``cineaug`` command line prints them as ``warning: ...``.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-import warnings as pywarnings
 from dataclasses import dataclass, field
+
+logger = logging.getLogger("cineaug")
+"""Where cineaug reports what it skipped or read with a loss (configure it as any library logger)."""
 
 
 class CineDataError(Exception):
@@ -22,14 +29,6 @@ class CineDataError(Exception):
 
     def __reduce__(self):  # picklable across worker processes
         return (type(self), (self.path, self.problem))
-
-
-class SkippedItemWarning(UserWarning):
-    """An item of a data set was skipped; the rest was read."""
-
-
-class DataWarning(UserWarning):
-    """An item was read, but with a loss (e.g. contours that match no image: labels are lost)."""
 
 
 @dataclass
@@ -50,9 +49,9 @@ class ReadLog:
         if self.strict:
             raise error
         self.skipped.append({"path": error.path, "reason": error.problem})
-        pywarnings.warn(f"skipped {error}", SkippedItemWarning, stacklevel=2)
+        logger.warning("skipped %s", error)
 
     def warn(self, path: str | os.PathLike, problem: str) -> None:
-        """Record a loss that skips nothing (the item is read anyway) and emit a :class:`DataWarning`."""
+        """Record a loss that skips nothing (the item is read anyway) and log it."""
         self.warnings.append({"path": os.fspath(path), "reason": problem})
-        pywarnings.warn(f"{os.fspath(path)}: {problem}", DataWarning, stacklevel=2)
+        logger.warning("%s: %s", os.fspath(path), problem)

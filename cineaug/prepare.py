@@ -3,6 +3,7 @@ every cycle, write the cache and a GIF preview."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from functools import partial
@@ -16,6 +17,7 @@ from tqdm.auto import tqdm
 from .cache import CacheWriter, read_cycle, read_index
 from .errors import CineDataError, ReadLog
 from .io import READERS
+from .kinds import KINDS
 from .preprocess import DEFAULT_FOV_MM, prepare_cycle
 from .types import UNOBSERVED_FILL_RAW, CineCycle
 from .viz import save_cycles_gif
@@ -41,7 +43,7 @@ def _read_simulator(options: Mapping[str, Any] | str, log: ReadLog | None = None
 
 SOURCES: dict[str, Source] = {**READERS, "simulator": _read_simulator}
 """The data kinds of ``cineaug prepare`` and their sources: :data:`cineaug.io.READERS` and the simulator."""
-KINDS = tuple(SOURCES)
+# KINDS (cineaug.kinds, names only) lists these; tests/test_cli.py keeps the two equal.
 
 
 def read_source(kind: str, source: Any, log: ReadLog) -> Iterable[CineCycle | Recipe]:
@@ -128,6 +130,17 @@ def _only_subjects(
             yield cycle
 
 
+def _first_read(items: Iterable[Any]) -> Iterable[Any]:
+    """``items`` with its first one read already (so that a reader's error on a missing or wrong
+    input is raised now, before anything is written)."""
+    iterator = iter(items)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        return []
+    return itertools.chain([first], iterator)
+
+
 def prepare_dataset(
     kind: str,
     input_path: str | os.PathLike | Mapping[str, Any],
@@ -173,13 +186,14 @@ def prepare_dataset(
     cycles = read_source(kind, input_path, log)
     info = {"kind": kind, "input": describe_source(kind, input_path), "size": size, "fov_mm": fov_mm}
     info["propagate"], info["crop"] = propagate, crop
-    writer = CacheWriter(output, source=kind, info=info)
     where = str(input_path)  # errors name the data set (or the simulator's options)
     seen: set[str] = set()
     if subjects is not None:
         cycles = _only_subjects(cycles, set(subjects), seen)
     options = dict(size=size, fov_mm=fov_mm, propagate=propagate, crop=crop)
     total = len(cycles) if isinstance(cycles, Sized) else None
+    cycles = _first_read(cycles)  # an unreadable input fails here: no output folder, no progress bar
+    writer = CacheWriter(output, source=kind, info=info)
     for out in prepare_cycles(cycles, workers, progress, total, **options):
         if isinstance(out, CineDataError):
             log.skip(out)

@@ -107,3 +107,22 @@ def test_cache_written_before_observed_reads_all_observed(cache):
     entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
     (root / "dataset.json").write_text(json.dumps(index))
     assert CycleDataset(root)[0]["observed"].all()
+
+
+def test_an_interrupted_write_is_cleaned_and_said(tmp_path, caplog):
+    from cineaug import CacheWriter, CycleDataset
+    from cineaug.prepare import write_simulated_dataset
+
+    sim = CycleDataset(write_simulated_dataset(tmp_path / "sim", n=6, seed=1, workers=1, progress=False))
+    out = tmp_path / "bank"
+    first = CacheWriter(out, source="test")
+    for i in range(5):
+        first.add(sim.cycle(i))  # killed before close(): no dataset.json
+    again = CacheWriter(out, source="test")
+    assert "5 cycle files of an interrupted run" in caplog.text
+    again.add(sim.cycle(5))
+    again.close()
+    assert sorted(p.name for p in (out / "cycles").iterdir()) == [
+        e["file"][7:] for e in CycleDataset(out).entries
+    ]
+    assert len(CycleDataset(out)) == 1 and "removed 5 stale cycle files" in caplog.text

@@ -54,6 +54,9 @@ def test_prepare_counts_warnings_and_skips_in_dataset_json(sunnybrook_root, tmp_
     )
     index = json.loads((out / "dataset.json").read_text())
     assert index["counts"]["skipped"] == 1 and index["counts"]["warnings"] == 1
+    said = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert len(said) == 2 and f"warning: skipped {far}: contour points outside" in said[1], said
+    assert "Warning:" not in result.output and "log.skip" not in result.output  # no Python warning format
     assert index["skipped"][0]["path"] == str(far) and "outside the 256x256" in index["skipped"][0]["reason"]
     reason = "0 valid rows of 0 (a row names a patient_id and an original_id)"
     assert index["warnings"] == [{"path": str(root / "link.csv"), "reason": reason}]
@@ -85,10 +88,10 @@ def test_prepare_acdc_without_cines_gives_key_frame_cycles(tmp_path):
 
 def test_prepare_bad_input_is_one_clear_line(tmp_path):
     result = runner.invoke(app, ["prepare", "sunnybrook", str(tmp_path), str(tmp_path / "o")])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "not a Sunnybrook folder" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["prepare", "dicom", str(tmp_path / "nope"), str(tmp_path / "o")])
-    assert result.exit_code == 2 and "no such folder" in result.output
+    assert result.exit_code == 1 and "no such folder" in result.output
 
 
 def test_key_frame_cycles_travel_to_workers_without_their_gaps():
@@ -186,10 +189,32 @@ def test_simulate_passes_prepare_options_and_bad_options_are_one_line(tmp_path, 
     import cineaug.prepare
 
     result = runner.invoke(app, ["prepare", "simulator", "n=2,sed=1", str(tmp_path / "p")])
-    assert result.exit_code == 2 and "unknown simulator option 'sed'" in result.output
+    assert result.exit_code == 1 and "unknown simulator option 'sed'" in result.output
     assert not (tmp_path / "p").exists()
     seen = {}
     monkeypatch.setattr(cineaug.prepare, "write_simulated_dataset", lambda out, **kw: seen.update(kw) or out)
     args = ["simulate", str(tmp_path / "s"), "--n", "1", "--fov-mm", "200", "--strict", "--workers", "3"]
     assert runner.invoke(app, args).exit_code == 0
     assert seen["fov_mm"] == 200.0 and seen["strict"] is True and seen["workers"] == 3
+
+
+def test_the_command_line_starts_without_torch_monai_or_the_readers():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cineaug.cli; "
+        "heavy = sorted(m for m in ('torch', 'monai', 'nibabel', 'pydicom', 'skimage') if m in sys.modules); "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout  # bench/bench_cli.py times it: --help well under 1 s
+
+
+def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
+    assert runner.invoke(app, ["simulate", str(tmp_path), "--no-such-option"]).exit_code == 2
+    result = runner.invoke(app, ["prepare", "nifti", str(tmp_path / "missing.nii.gz"), str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"error: {tmp_path / 'missing.nii.gz'}: no such file"], (
+        result.output
+    )

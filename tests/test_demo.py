@@ -28,5 +28,5 @@ def test_demo_without_a_model_fails_before_simulating(tmp_path):
     result = CliRunner().invoke(
         app, ["demo", "--out", str(tmp_path / "d"), "--model", "nope", "--no-progress"]
     )
-    assert result.exit_code == 2 and "neither a shipped model name" in result.output
+    assert result.exit_code == 1 and "neither a shipped model name" in result.output
     assert not (tmp_path / "d").exists()

@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from cineaug.errors import CineDataError, ReadLog, SkippedItemWarning
+from cineaug.errors import CineDataError, ReadLog
 from cineaug.io.acdc import read_acdc
 from cineaug.types import LV, MYO, RV, LabelSource
 
@@ -83,10 +83,10 @@ def test_root_may_be_split_or_patient(database):
     assert {c.subject for c in read_acdc(database / "testing" / "patient101", strict())} == {"patient101"}
 
 
-def test_nbframe_mismatch_warns_and_uses_t(tmp_path):
+def test_nbframe_mismatch_warns_and_uses_t(tmp_path, caplog):
     write_patient(tmp_path, 2, nb_frames=30)
-    with pytest.warns(UserWarning, match="NbFrame 30 != 13"):
-        cycles = list(read_acdc(tmp_path, strict()))
+    cycles = list(read_acdc(tmp_path, strict()))
+    assert "NbFrame 30 != 13" in caplog.text
     assert cycles[0].n_frames == 13 and cycles[0].extra["nb_frames"] == 13
 
 
@@ -106,13 +106,13 @@ def test_missing_4d_reads_key_frames(database):
     assert c.spacing == (1.25, 1.5) and c.frame_times is None
 
 
-def test_missing_4d_and_es_volume_is_skipped_and_counted(database):
+def test_missing_4d_and_es_volume_is_skipped_and_counted(database, caplog):
     missing = database / "training" / "patient085" / "patient085_frame09.nii.gz"
     (database / "training" / "patient085" / "patient085_4d.nii.gz").unlink()
     missing.unlink()
     log = ReadLog()
-    with pytest.warns(SkippedItemWarning, match="patient085_frame09.nii.gz"):
-        subjects = {c.subject for c in read_acdc(database, log)}
+    subjects = {c.subject for c in read_acdc(database, log)}
+    assert "skipped" in caplog.text and "patient085_frame09.nii.gz" in caplog.text
     assert subjects == {"patient001", "patient101"}
     assert log.skipped == [{"path": str(missing), "reason": "missing: no 4D cine and no ES volume"}]
     with pytest.raises(CineDataError, match=re.escape(str(missing))):
@@ -125,7 +125,7 @@ def test_key_frames_need_nbframe_and_equal_shapes(tmp_path):
     (folder / "Info.cfg").write_text("ED: 1\nES: 12\nGroup: DCM\n")
     expect_error(tmp_path, folder / "Info.cfg", "no NbFrame, and no 4D cine: ED and ES cannot be placed")
     (folder / "Info.cfg").write_text("ED: 1\nES: 12\nGroup: DCM\nNbFrame: 13\n")
-    save(folder / "patient009_frame12.nii.gz", np.ones((16, 12, 4)))
+    save(folder / "patient009_frame12.nii.gz", np.random.default_rng(0).normal(100, 10, (16, 12, 4)))
     expect_error(tmp_path, folder / "patient009_frame12.nii.gz", r"shape \(16, 12, 4\) != \(16, 12, 3\)")
 
 
@@ -171,3 +171,27 @@ def test_ed_out_of_range(tmp_path):
     folder = write_patient(tmp_path, 8)
     (folder / "Info.cfg").write_text("ED: 14\nES: 12\nGroup: DCM\nNbFrame: 13\n")
     expect_error(tmp_path, folder / "Info.cfg", "ED frame 14 outside 1..13")
+
+
+BAD_VOLUMES = {
+    "NaN": (lambda c: np.full_like(c, np.nan), "NaN or inf voxels"),
+    "inf": (lambda c: np.where(c > 0, np.inf, -np.inf).astype(np.float32), "NaN or inf voxels"),
+    "zeros": (lambda c: np.zeros_like(c), "constant image"),
+    "-1e30": (lambda c: c * np.float32(-1e30), "exceed 1e\\+09"),
+    "inverted": (lambda c: -c, "not a magnitude image"),
+}
+
+
+@pytest.mark.parametrize("key_frames_only", [False, True], ids=["with cine", "key frames only"])
+@pytest.mark.parametrize("bad", sorted(BAD_VOLUMES))
+def test_a_volume_without_an_image_is_skipped_by_name_beside_a_good_patient(tmp_path, bad, key_frames_only):
+    corrupt, reason = BAD_VOLUMES[bad]
+    write_patient(tmp_path, 1)
+    cine = corrupt(np.random.default_rng(2).normal(100, 10, SHAPE).astype(np.float32))
+    folder = write_patient(tmp_path, 2, cine=cine)
+    if key_frames_only:
+        (folder / "patient002_4d.nii.gz").unlink()
+    log = ReadLog()
+    assert {c.subject for c in read_acdc(tmp_path, log)} == {"patient001"}
+    assert len(log.skipped) == 1 and re.search(reason, log.skipped[0]["reason"]), log.skipped
+    assert log.skipped[0]["path"].startswith(str(folder / "patient002_"))

@@ -127,7 +127,7 @@ def test_renderer_run_writes_snapshot_samples_metrics_and_fine_tunes_on_subjects
     res = runner.invoke(app, ["evaluate", str(painted), "--data", str(tmp_path / "full"), "--n", "4"])
     assert res.exit_code == 0 and "temporal_diff" in res.output and "real floor" in res.output
     again = runner.invoke(app, ["render", str(run), "--labels", str(cache), "--out", str(painted)])
-    assert again.exit_code == 2 and "already holds a bank" in again.output
+    assert again.exit_code == 1 and "already holds a bank" in again.output
 
     from cineaug.training import FoldRendererFinetune, finetune_renderer
 

@@ -190,9 +190,9 @@ def test_sample_and_evaluate_commands(tmp_path: Path) -> None:
     bad = runner.invoke(
         app, ["sample", str(tmp_path / "run"), "--pathology", "X", "--out", str(tmp_path / "x")]
     )
-    assert bad.exit_code == 2 and "unknown to this model" in bad.output
+    assert bad.exit_code == 1 and "unknown to this model" in bad.output
     missing = runner.invoke(app, ["sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "y")])
-    assert missing.exit_code == 2 and "neither a shipped model name" in missing.output
+    assert missing.exit_code == 1 and "neither a shipped model name" in missing.output
 
 
 @pytest.mark.parametrize(("arch", "loss"), [("dcgan", "ns"), ("progan", "wgangp"), ("progan", "ns_r1")])
@@ -248,7 +248,7 @@ def test_train_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None
     for name in ("options.json", "training-state-000016.json", "training-state-000016.safetensors"):
         (run / name).write_text("{}")
     res = CliRunner().invoke(app, ["train", "--preset", "progan64-small", "--simulate", "--out", str(run)])
-    assert res.exit_code == 2 and "--resume" in res.output
+    assert res.exit_code == 1 and "--resume" in res.output
 
 
 def test_nifti_samples_read_back_with_the_project_convention(tmp_path):

@@ -6,34 +6,39 @@ Example:
     ...               generator="progan-sim-64")                                       # doctest: +SKIP
 """
 
-from .arms import (
-    ARMS,
-    BASELINE_ARMS,
-    ArmSources,
-    ArmSpec,
-    added_transform,
-    arm_spec,
-    needs_generator,
-    needs_renderer,
-    needs_simulator,
-    share_schedule,
-    training_transform,
-)
-from .folds import Cohorts, Fold, stratified_order, training_samples
-from .report import paired_by_subject, paired_tests, read_results, render_report
-from .runner import run_benchmark
-from .segmentation import (
-    Frames,
-    Protocol,
-    fold_unannotated,
-    frame_scores,
-    predict,
-    score,
-    scored_frames,
-    segmentation_loss,
-    subject_means,
-    train_model,
-)
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what the names are, for type checkers and editors; loaded on first use
+    from .arms import (
+        ARMS,
+        BASELINE_ARMS,
+        ArmSources,
+        ArmSpec,
+        added_transform,
+        arm_spec,
+        needs_generator,
+        needs_renderer,
+        needs_simulator,
+        share_schedule,
+        training_transform,
+    )
+    from .folds import Cohorts, Fold, stratified_order, training_samples
+    from .report import paired_by_subject, paired_tests, read_results, render_report
+    from .runner import run_benchmark
+    from .segmentation import (
+        Frames,
+        Protocol,
+        fold_unannotated,
+        frame_scores,
+        predict,
+        score,
+        scored_frames,
+        segmentation_loss,
+        subject_means,
+        train_model,
+    )
 
 __all__ = [
     "ARMS",
@@ -67,3 +72,39 @@ __all__ = [
     "training_samples",
     "training_transform",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ARMS": ".arms",
+        "BASELINE_ARMS": ".arms",
+        "ArmSources": ".arms",
+        "ArmSpec": ".arms",
+        "added_transform": ".arms",
+        "arm_spec": ".arms",
+        "needs_generator": ".arms",
+        "needs_renderer": ".arms",
+        "needs_simulator": ".arms",
+        "share_schedule": ".arms",
+        "training_transform": ".arms",
+        "Cohorts": ".folds",
+        "Fold": ".folds",
+        "stratified_order": ".folds",
+        "training_samples": ".folds",
+        "paired_by_subject": ".report",
+        "paired_tests": ".report",
+        "read_results": ".report",
+        "render_report": ".report",
+        "run_benchmark": ".runner",
+        "Frames": ".segmentation",
+        "Protocol": ".segmentation",
+        "fold_unannotated": ".segmentation",
+        "frame_scores": ".segmentation",
+        "predict": ".segmentation",
+        "score": ".segmentation",
+        "scored_frames": ".segmentation",
+        "segmentation_loss": ".segmentation",
+        "subject_means": ".segmentation",
+        "train_model": ".segmentation",
+    },
+)

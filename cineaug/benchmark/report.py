@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # the object API: no pyplot, no backend switched at import
 from scipy.stats import wilcoxon  # noqa: E402
 
 from ..atomic import atomic_write_bytes  # noqa: E402
@@ -69,9 +67,10 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     keys = ["dice_mean"] + [f"dice_{c}" for c in CLASSES if any(not math.isnan(r[f"dice_{c}"]) for r in rows)]
     sizes = sorted({r["size"] for r in rows})
     arms = _arms(rows)
-    colours = plt.get_cmap("tab20" if len(arms) > 10 else "tab10")
+    colours = matplotlib.colormaps["tab20" if len(arms) > 10 else "tab10"]
     markers = "os^Dvp<>hX"
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys) + 2.2, 3.6), squeeze=False)
+    fig = Figure(figsize=(4 * len(keys) + 2.2, 3.6))
+    axes = fig.subplots(1, len(keys), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for i, arm in enumerate(arms):  # one colour and marker per arm; baselines dashed
             stats = [_stat(rows, arm, s, key) for s in sizes]
@@ -95,7 +94,6 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside, not on, the data
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -308,7 +306,8 @@ def _montage(out: Path, rows: list[dict[str, Any]], path: Path) -> bool:
     columns = [("image", overlay_cycle(image)), ("truth", overlay_cycle(image, first["truth"]))]
     columns += [(a, overlay_cycle(image, np.load(f)["pred"])) for a, f in files]
     k = len(image)
-    fig, axes = plt.subplots(k, len(columns), figsize=(1.6 * len(columns), 1.6 * k + 0.4), squeeze=False)
+    fig = Figure(figsize=(1.6 * len(columns), 1.6 * k + 0.4))
+    axes = fig.subplots(k, len(columns), squeeze=False)
     for j, (title, clip) in enumerate(columns):
         for i in range(k):
             axes[i][j].imshow(clip[i])
@@ -317,7 +316,6 @@ def _montage(out: Path, rows: list[dict[str, Any]], path: Path) -> bool:
     fig.suptitle(f"test frames, {size} training subjects, seed {seed}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return True
 
 

@@ -11,12 +11,17 @@ The MONAI transforms (:mod:`cineaug.transforms`) draw from these; training publi
 run and imports nothing of this package.
 """
 
-from .bank import SyntheticBank, cycle_source
-from .package import package_model
-from .pool import SyntheticPool, run_generator
-from .render_bank import weights_digest, write_rendered_bank
-from .rendered import RenderedAppearance
-from .sample import draw_cycles, generate_cycles, write_bank
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what the names are, for type checkers and editors; loaded on first use
+    from .bank import SyntheticBank, cycle_source
+    from .package import package_model
+    from .pool import SyntheticPool, run_generator
+    from .render_bank import weights_digest, write_rendered_bank
+    from .rendered import RenderedAppearance
+    from .sample import draw_cycles, generate_cycles, write_bank
 
 __all__ = [
     "RenderedAppearance",
@@ -31,3 +36,20 @@ __all__ = [
     "write_bank",
     "write_rendered_bank",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "SyntheticBank": ".bank",
+        "cycle_source": ".bank",
+        "package_model": ".package",
+        "SyntheticPool": ".pool",
+        "run_generator": ".pool",
+        "weights_digest": ".render_bank",
+        "write_rendered_bank": ".render_bank",
+        "RenderedAppearance": ".rendered",
+        "draw_cycles": ".sample",
+        "generate_cycles": ".sample",
+        "write_bank": ".sample",
+    },
+)

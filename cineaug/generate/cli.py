@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from ..cli_utils import fail
@@ -69,6 +68,8 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Print each metric beside its real-vs-real floor (SWD, FID/KID, MS-SSIM, motion, physiology)."""
+    import numpy as np
+
     from ..data import CycleDataset
     from ..metrics.evaluate import evaluate_sets, format_report
     from ..pretrained import load_pretrained

@@ -18,13 +18,12 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import CineDataError, ReadLog
+from ..errors import CineDataError, ReadLog, logger
 from ..types import ALL_CLASSES, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
 from .nifti import CineVolume, check_frame, find_nifti, load_cine, load_key_frames, load_labels, slice_cycles
 
@@ -108,11 +107,10 @@ def read_patient(folder: Path) -> list[CineCycle]:
     if volume_path is not None:
         volume = load_cine(volume_path)
         if nb_frames is not None and nb_frames != volume.n_frames:
-            warnings.warn(
-                f"{info_path}: NbFrame {nb_frames:g} != {volume.n_frames} frames in {volume_path}; "
-                f"using {volume.n_frames}",
-                stacklevel=2,
-            )
+            logger.warning(
+                "%s: NbFrame %g != %d frames in %s; using %d",
+                info_path, nb_frames, volume.n_frames, volume_path, volume.n_frames,
+            )  # fmt: skip
     else:
         volume = _key_frames(folder, info_path, ed, es, nb_frames)
     t = volume.n_frames
@@ -174,7 +172,7 @@ def read_acdc(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[C
         root: the ``database`` folder (with ``training/`` and ``testing/``), one of those two, or
             a single ``patientNNN`` folder.
         log: where skipped patients are recorded; a patient with bad or missing files is skipped
-            with a :class:`~cineaug.errors.SkippedItemWarning` (or raises if ``log.strict``).
+            and logged (or raises if ``log.strict``).
             Defaults to a fresh non-strict log.
 
     Yields:

@@ -20,6 +20,7 @@ from pydicom.errors import InvalidDicomError
 
 from ..errors import CineDataError, ReadLog
 from ..types import UNKNOWN_PATHOLOGY, CineCycle
+from .values import check_image_values
 
 PARALLEL_MIN_FILES = 64
 """Fewer files than this are read in this process."""
@@ -246,17 +247,19 @@ def read_dicom_series(
         for index, slice_frames in enumerate(slices):
             try:
                 check_frame_count(slice_frames)
+                cycle = _cycle_from_frames(slice_frames, index, series, pathology)
             except CineDataError as err:
                 log.skip(err)
                 continue
             n_cycles += 1
-            yield _cycle_from_frames(slice_frames, index, series, pathology)
+            yield cycle
     if n_cycles == 0:
         raise CineDataError(folder, "no cine series found (need several frames per slice position)")
 
 
 def _cycle_from_frames(frames: list[DicomFrame], index: int, series: str, pathology: str) -> CineCycle:
     image = stack_frames(frames)
+    check_image_values(frames[0].path, image)
     first = frames[0]
     return CineCycle(
         image=image,

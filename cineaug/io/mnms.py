@@ -192,7 +192,7 @@ def read_mnms(root: str | os.PathLike, log: ReadLog | None = None) -> Iterator[C
             ``root`` and the folders above it, ground truth anywhere under the CSV's folder (one
             subject's gt is published in another split than its image).
         log: where skipped subjects are recorded; a subject with bad files or without a CSV row is
-            skipped with a :class:`~cineaug.errors.SkippedItemWarning` (or raises if ``log.strict``).
+            skipped and logged (or raises if ``log.strict``).
             Defaults to a fresh non-strict log.
 
     Yields:

@@ -23,6 +23,7 @@ from nibabel.filebasedimages import ImageFileError
 
 from ..errors import CineDataError, ReadLog
 from ..types import ALL_CLASSES, LV, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
+from .values import check_image_values
 
 _FRAME_INTERVAL_MS = (5.0, 200.0)
 """Plausible cine frame intervals (ms); a 4th zoom outside this, in any unit, means "unknown"."""
@@ -134,9 +135,11 @@ def load_cine(path: str | os.PathLike) -> CineVolume:
 
     Raises:
         CineDataError: naming ``path``, if the file is missing, unreadable, corrupt or truncated,
-            not 4D, holds NaN/inf voxels, or has a single time point.
+            not 4D, holds NaN/inf voxels, has a single time point or no usable image
+            (:func:`check_image_values`).
     """
     data, header = _load(path, 4)
+    check_image_values(path, data)
     if data.shape[3] < 2:
         raise CineDataError(path, f"a single time point (shape {data.shape}): not a cine")
     zooms = tuple(float(z) for z in header.get_zooms())
@@ -157,12 +160,14 @@ def load_key_frames(paths: dict[int, str | os.PathLike], n_frames: int) -> CineV
         and no frame interval is known.
 
     Raises:
-        CineDataError: naming the file that is unreadable or whose shape differs from the first's.
+        CineDataError: naming the file that is unreadable, holds no usable image
+            (:func:`check_image_values`) or whose shape differs from the first's.
     """
     volumes: dict[int, np.ndarray] = {}
     zooms = None
     for frame, path in sorted(paths.items()):
         vol, header = _load(path, 3)
+        check_image_values(path, vol)
         shape = next(iter(volumes.values())).shape if volumes else vol.shape
         if vol.shape != shape:
             raise CineDataError(path, f"shape {vol.shape} != {shape} of the other key frame")

@@ -29,6 +29,7 @@ from skimage.draw import polygon2mask
 from ..errors import CineDataError, ReadLog
 from ..types import LV, MYO, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
 from .dicom import DicomFrame, check_frame_count, group_slices, read_dicom_files, stack_frames
+from .values import check_image_values
 
 PATHOLOGY_NAMES = {
     "heart failure with infarct": "HF-I",
@@ -323,6 +324,7 @@ def _slice_cycle(
     case: SunnybrookCase, index: int, frames: list[DicomFrame], numbers: dict[Path, int], ed_votes: list[int]
 ) -> CineCycle:
     image = stack_frames(frames)  # [T,H,W]
+    check_image_values(frames[0].path, image)
     t, h, w = image.shape
     label = np.zeros((t, h, w), np.uint8)
     source = np.zeros(t, np.uint8)

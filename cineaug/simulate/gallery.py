@@ -42,15 +42,13 @@ def montage_frames(cycle: CineCycle, n_diastolic: int = 4) -> list[int]:
 
 def save_montage(cycle: CineCycle, path: str | Path, size: int = 128) -> Path:
     """One row of frames (ED, ES, diastole) with RV, myocardium and LV contours, as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot, no backend switched
 
     image, label = crop_heart(cycle, size)
     shown = display_frames(image)
     frames = montage_frames(cycle)
-    fig, axes = plt.subplots(1, len(frames), figsize=(1.6 * len(frames), 1.85), dpi=80)
+    fig = Figure(figsize=(1.6 * len(frames), 1.85), dpi=80)
+    axes = fig.subplots(1, len(frames))
     for ax, f in zip(axes, frames):
         ax.imshow(shown[f], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         for k, color in CONTOUR_COLORS.items():
@@ -63,7 +61,6 @@ def save_montage(cycle: CineCycle, path: str | Path, size: int = 128) -> Path:
     fig.tight_layout(pad=0.2)
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
