@@ -59,6 +59,7 @@ _LAZY = {
     "SyntheticPrepareBatch": ".transforms",
     "SyntheticShareSchedule": ".transforms",
     "baseline": ".transforms",
+    "recommended_augmentation": ".transforms",
     "tissue_map": ".tissues",
 }
 __getattr__ = lazy_exports(__name__, _LAZY)
@@ -94,6 +95,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         SyntheticPrepareBatch,
         SyntheticShareSchedule,
         baseline,
+        recommended_augmentation,
     )
     from .types import (
         CLASS_NAMES,
@@ -125,6 +127,7 @@ __all__ = [
     "SyntheticPrepareBatch",
     "SyntheticShareSchedule",
     "baseline",
+    "recommended_augmentation",
     "tissue_map",
     "write_bank",
     "decode_labels",

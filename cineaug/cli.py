@@ -171,6 +171,47 @@ def models_command(
                 typer.echo(f"    cite ({d['name']}): {d['citation']}")
 
 
+export_app = typer.Typer(
+    help="Write synthetic data or models for other tools (nnU-Net v2).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(export_app, name="export")
+
+
+class Frames(str, Enum):
+    ed_es = "ed,es"
+    ed = "ed"
+    es = "es"
+    all = "all"
+
+
+@export_app.command("nnunet")
+def export_nnunet_command(
+    out: Path = typer.Argument(
+        ..., help="nnU-Net raw dataset folder (nnUNet_raw/DatasetNNN_Name), existing or new"
+    ),
+    bank: Path = typer.Option(..., "--bank", help="cycles with labels: cineaug simulate / sample / render"),
+    n: int = typer.Option(100, "--n", help="synthetic cycles drawn (one case per frame of --frames)"),
+    frames: Frames = typer.Option(Frames.ed_es, help="frames of each cycle written as cases"),
+    appearance: str = typer.Option("gmm-bssfp", help="source, gmm or gmm-bssfp (the recommended recipe)"),
+    prefix: str = typer.Option("cineaug", help="case names: PREFIX_NNNN"),
+    seed: int = typer.Option(0, help="seed of the draws"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """Write synthetic training cases (imagesTr/, labelsTr/) into an nnU-Net v2 raw dataset and count
+    them in its dataset.json."""
+    from .transforms.nnunet import export_nnunet
+
+    if n < 1:
+        raise typer.BadParameter(f"--n must be >= 1, got {n}")
+    try:
+        folder = export_nnunet(bank, out, n, frames.value.split(","), appearance, prefix, seed, progress)
+    except (CineDataError, ValueError) as err:
+        fail(err)
+    typer.echo(f"wrote synthetic cases {prefix}_* to {folder} (dataset.json updated)")
+
+
 @app.command("export-bundle")
 def export_bundle_command(
     name: str = typer.Argument(..., help="shipped model name or model folder"),

@@ -206,3 +206,27 @@ def test_a_schedule_reaches_persistent_dataloader_workers(bank):
         seen.append(_shares(loader))
     assert seen == [1.0, pytest.approx(0.5, abs=0.4), 0.0], seen
     assert aug.prob == 0.0
+
+
+def test_the_recommended_recipe_is_the_measured_arm_and_scales_with_the_subjects(bank):
+    from monai.transforms import Compose
+
+    import cineaug
+    from cineaug.benchmark import arm_spec
+    from cineaug.transforms import RECOMMENDED_ARM
+
+    spec = arm_spec(RECOMMENDED_ARM)
+    aug = cineaug.recommended_augmentation(5, bank, steps=100)
+    assert (spec.labels, spec.appearance, spec.baseline, spec.by_size) == (
+        "simulator",
+        "gmm-bssfp",
+        "nnunet",
+        True,
+    )
+    assert aug.arm == RECOMMENDED_ARM and aug.synthetic.augmenter.render.bright_blood_prob == 1.0
+    assert aug.schedule(0) == pytest.approx(spec.start(5)) == pytest.approx(0.2)
+    assert aug.schedule(50) == pytest.approx(0.1) and aug.synthetic.prob == pytest.approx(0.1)
+    assert "nearly switched off" in " ".join(cineaug.recommended_augmentation(20, bank).notes)
+    sample = _meta((1, 128, 128), (1.25, 1.25), torch.randn(128 * 128))
+    out = Compose(aug.transforms).set_random_state(0)(sample)
+    assert tuple(out["image"].shape) == (1, 128, 128)

@@ -70,6 +70,30 @@ class ArmSpec:
         """The share at the first step for a training set of ``n_subjects`` (``@auto~``: by size)."""
         return start_share(n_subjects) if self.by_size else self.share
 
+    def describe(self) -> str:
+        """What the arm measures, in words (the report's list of arms)."""
+        if self.labels is None:
+            return f"the {self.baseline} baseline alone"
+        labels = {"generator": "the trained generator's", "simulator": "simulator", "own": "the sample's own"}
+        looks = {
+            "source": "as drawn",
+            "gmm": "painted at random",
+            "gmm-bssfp": "painted at random in bSSFP's contrast order",
+            "renderer": "painted by a trained label renderer",
+        }
+        if self.labels == "generator" and self.appearance == "source":
+            what = "the trained generator's cycles (image and labels)"
+        else:
+            what = f"{labels[self.labels]} label cycles {looks[self.appearance]}"
+        if self.added:
+            share = f"{self.added:g} added per real sample"
+        elif self.by_size:
+            share = "a share of min(0.5, 1/n) for n subjects, annealed to 0"
+        else:
+            share = f"a share of {self.share:g}" + (", annealed to 0" if self.anneal else "")
+        base = "" if self.baseline == "none" else f", then the {self.baseline} baseline"
+        return f"{what}, {share}{base}"
+
 
 @dataclass
 class ArmSources:

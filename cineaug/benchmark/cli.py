@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 
-DEFAULT_ARMS = "none,affine,photometric,nnunet,synthetic,synthetic+affine,synthetic+nnunet,synthetic-only"
+DEFAULT_ARMS = "none,affine,photometric,nnunet,sim-bssfp+nnunet@auto~,synthetic+nnunet"
+"""The baselines, the recommended recipe (cineaug.recommended_augmentation) and the trained generator."""
 
 
 def _ints(text: str) -> list[int]:
@@ -85,7 +86,9 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
         sim_bank: Annotated[
             Path | None,
             typer.Option(
-                "--sim-bank", help="simulator cycles for the sim arms (cineaug simulate OUT --size 64)"
+                "--sim-bank",
+                help="simulator cycles for the sim arms (cineaug simulate OUT --size 64); default: 64 "
+                "subjects simulated into OUT/data/sim-bank when a sim arm runs",
             ),
         ] = None,
         renderer: Annotated[
@@ -142,6 +145,12 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 from .demo import simulate_cohorts
 
                 data, test_data = simulate_cohorts(out / "data", max(_ints(sizes)), n_test, progress)
+            if sim_bank is None and any(s.labels == "simulator" for s in specs):
+                from ..data import CycleDataset
+                from .demo import simulate_sim_bank
+
+                side = int(CycleDataset(data).cycle(0).image.shape[-1])
+                sim_bank = simulate_sim_bank(out / "data" / "sim-bank", size=side, progress=progress)
             folder = run_benchmark(
                 data,
                 test_data,

@@ -1,8 +1,10 @@
 """``cineaug demo``: the main job on the built-in simulator, end to end, in minutes on 2 CPU cores.
 
-Simulates a training cohort and a disjoint test cohort (other seeds), samples a bank of synthetic
-cycles from the shipped generator once (so that the synthetic arms cost no generator time), runs a
-reduced benchmark (5 arms, 2 training-set sizes, 2 seeds) and writes the report.
+Simulates a training cohort, a disjoint test cohort and a bank of simulator label cycles (three
+seeds), samples a bank of synthetic cycles from the shipped generator once (so that the synthetic
+arms cost no generator time), runs a reduced benchmark (5 arms: no augmentation, affine, the
+nnU-Net-like baseline, the recommended recipe and the trained generator's cycles; 2 training-set
+sizes, 2 seeds) and writes the report.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 from ..generate import write_bank
 from ..prepare import write_simulated_dataset
 from ..pretrained import resolve
+from ..transforms import RECOMMENDED_ARM
 from .runner import run_benchmark
 
-DEMO_ARMS = ("none", "affine", "nnunet", "synthetic", "synthetic+affine")
-TRAIN_SEED, TEST_SEED = 1000, 2000  # simulator seeds of the two cohorts: no subject is shared
+DEMO_ARMS = ("none", "affine", "nnunet", RECOMMENDED_ARM, "synthetic+nnunet")
+"""No augmentation, two baselines, the recommended recipe and the trained generator's own cycles."""
+TRAIN_SEED, TEST_SEED, SIM_BANK_SEED = 1000, 2000, 3000  # simulator seeds: no subject is shared
 
 
 def simulate_cohorts(
@@ -29,6 +33,11 @@ def simulate_cohorts(
     train = write_simulated_dataset(out / "train", n=n_train, seed=TRAIN_SEED, progress=progress)
     test = write_simulated_dataset(out / "test", n=n_test, seed=TEST_SEED, progress=progress)
     return train, test
+
+
+def simulate_sim_bank(out: str | os.PathLike, n: int = 64, size: int = 64, progress: bool = True) -> Path:
+    """Simulator label cycles for the ``sim`` arms (seed :data:`SIM_BANK_SEED`: no cohort subject)."""
+    return write_simulated_dataset(out, n=n, seed=SIM_BANK_SEED, size=size, progress=progress)
 
 
 def run_demo(
@@ -42,14 +51,16 @@ def run_demo(
     steps: int = 150,
     progress: bool = True,
     bank_size: int = 256,
+    sim_bank_size: int = 64,
 ) -> Path:
     """Simulate, benchmark and report; returns the benchmark folder (``out/benchmark``).
 
     Args:
         out: demo folder: ``data/train``, ``data/test`` (prepared caches), ``data/bank`` (the
-            synthetic cycles) and ``benchmark/``.
+            generator's cycles), ``data/sim-bank`` (simulator label cycles) and ``benchmark/``.
         model: the generator for the synthetic arms (shipped name or model folder).
         bank_size: synthetic cycles sampled into the bank (every class in equal expectation).
+        sim_bank_size: simulator subjects of the ``sim`` arms' bank.
         n_train, n_test: simulated subjects per cohort (one mid-ventricular slice each).
         arms, sizes, seeds, steps: the reduced benchmark (see :func:`run_benchmark`).
     """
@@ -58,8 +69,10 @@ def run_demo(
     resolve(model)  # fail before simulating if the model is missing
     train, test = simulate_cohorts(out / "data", n_train, n_test, progress)
     bank = write_bank(model, out / "data" / "bank", bank_size, formats=("cache",), progress=progress)
+    sim_bank = simulate_sim_bank(out / "data" / "sim-bank", sim_bank_size, progress=progress)
     folder = run_benchmark(
-        train, test, arms, sizes, seeds, out / "benchmark", steps=steps, progress=progress, bank=bank
-    )
+        train, test, arms, sizes, seeds, out / "benchmark", steps=steps, progress=progress, bank=bank,
+        sim_bank=sim_bank,
+    )  # fmt: skip
     (folder / "demo_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
     return folder

@@ -401,6 +401,10 @@ def render_report(out: str | os.PathLike) -> Path:
                 ),
             )
         )
+    described = meta.get("arm_descriptions", {})
+    if described:
+        arms = [a for a in _arms(rows) if a in described]
+        blocks.append(("table", (["arm", "what it measures"], [[a, described[a]] for a in arms])))
     train_total = sum(r["train_seconds"] for r in rows)
     wall = (
         f"{meta['wall_seconds']:.0f} s in all"

@@ -218,6 +218,7 @@ def _write_meta(
         "test_data": None if test_data is None else str(test_data),
         "test_split": "separate cache" if test_data is not None else "leave-one-subject-out by seed",
         "arms": [s.name for s in specs],
+        "arm_descriptions": {s.name: s.describe() for s in specs},
         "skipped_arms": skipped,
         "sizes": list(sizes),
         "seeds": list(seeds),

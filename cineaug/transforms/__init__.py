@@ -10,6 +10,7 @@ from .appearance import RandCycleAppearance
 from .baselines import BASELINES, baseline
 from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
+from .recipe import RECOMMENDED_ARM, RecommendedAugmentation, recommended_augmentation
 from .schedule import SyntheticShareSchedule, start_share
 from .synthetic import (
     SyntheticCycleAugmenter,
@@ -20,6 +21,9 @@ from .synthetic import (
 
 __all__ = [
     "BASELINES",
+    "RECOMMENDED_ARM",
+    "RecommendedAugmentation",
+    "recommended_augmentation",
     "LabeledFramesd",
     "RandCycleAppearance",
     "RandFramed",
