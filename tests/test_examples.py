@@ -80,3 +80,9 @@ def test_label_sources_example_draws_every_source_and_appearance(tiny_model: str
     )
     assert len(counts) == 6 and set(counts.values()) == {2}  # 3 sources x 2 appearances, all synthetic
     assert (tmp_path / "sources.png").stat().st_size > 10_000
+
+
+def test_recommended_recipe_example_runs_with_persistent_workers_at_scanner_spacing() -> None:
+    epochs = load_example("recommended_recipe").main(["--epochs", "3", "--workers", "2"])
+    assert [e["share"] for e in epochs] == [0.25, 0.125, 0.0]
+    assert epochs[-1]["synthetic"] == 0 and all(e["of"] == 16 for e in epochs)

@@ -103,7 +103,7 @@ def test_progan64_small_trains_from_the_simulator(tmp_path: Path) -> None:
     """The demo preset end to end through the CLI; the metrics improve (a few minutes)."""
     from typer.testing import CliRunner
 
-    from cineaug.training.cli import app
+    from cineaug.cli import app
 
     res = CliRunner().invoke(
         app, ["train", "--preset", "progan64-small", "--simulate", "--out", str(tmp_path / "r")]

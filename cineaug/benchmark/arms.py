@@ -73,7 +73,7 @@ class ArmSpec:
     def describe(self) -> str:
         """What the arm measures, in words (the report's list of arms)."""
         if self.labels is None:
-            return f"the {self.baseline} baseline alone"
+            return "no augmentation" if self.baseline == "none" else f"the {self.baseline} baseline alone"
         labels = {"generator": "the trained generator's", "simulator": "simulator", "own": "the sample's own"}
         looks = {
             "source": "as drawn",
