@@ -74,7 +74,8 @@ def test_every_layout_and_spacing_keeps_the_shape_and_the_heart_s_physical_size(
     got = _lv_mm2(label if label.ndim == 3 else label[..., 0], spacing)
     assert want > 300 and got == pytest.approx(want, rel=0.12), (shape, spacing, got, want)
     lo, hi = np.percentile(real.numpy(), [0.5, 99.5])
-    assert float(image.min()) >= lo - 1 and float(image.max()) <= hi + 1  # the scan's range, not [-1, 1]
+    slack = 0.03 * (hi - lo)  # the percentiles come from a fixed-stride subsample of the voxels
+    assert float(image.min()) >= lo - slack and float(image.max()) <= hi + slack  # the scan's range
     assert float(image.max()) > 0.5 * hi  # not [-1, 1] (a crop may leave the brightest tissue out)
 
 
