@@ -100,13 +100,24 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_progan64_small_trains_from_the_simulator(tmp_path: Path) -> None:
-    """The demo preset end to end through the CLI; the metrics improve (a few minutes)."""
+    """The demo preset end to end through the CLI; the metrics improve (a few minutes). Two threads
+    whatever other test modules set at import: the short run's metrics depend on the thread count."""
     from typer.testing import CliRunner
 
     from cineaug.cli import app
 
     res = CliRunner().invoke(
-        app, ["train", "--preset", "progan64-small", "--simulate", "--out", str(tmp_path / "r")]
+        app,
+        [
+            "train",
+            "--preset",
+            "progan64-small",
+            "--simulate",
+            "--out",
+            str(tmp_path / "r"),
+            "--set",
+            "threads=2",
+        ],
     )
     assert res.exit_code == 0, res.output
     metrics = [

@@ -284,6 +284,7 @@ def train(
         data = saved["data"]
     elif options.is_file() and latest_training_state(run) is not None:
         raise FileExistsError(f"{run} already holds a run: pass --resume, or choose another folder")
+    threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     info = init_distributed(device)
@@ -315,4 +316,5 @@ def train(
         trainer.fit()
     finally:
         cleanup()
+        torch.set_num_threads(threads)  # the caller's setting again
     return run
