@@ -7,6 +7,7 @@ Exit status: 0 done, 1 failed (bad input, a refused overwrite: one ``error:`` li
 from __future__ import annotations
 
 import logging
+import sys
 from typing import NoReturn
 
 import typer
@@ -27,8 +28,6 @@ def fail(err: Exception) -> NoReturn:
 
 def _stderr_line(text: str) -> None:
     """One line on stderr, above any progress bar still drawn."""
-    import sys
-
     from tqdm.auto import tqdm
 
     tqdm.write(text, file=sys.stderr)
@@ -48,9 +47,7 @@ class StderrLines(logging.Handler):
     bar, through ``tqdm.write``)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from tqdm.auto import tqdm
-
-        tqdm.write(f"{record.levelname.lower()}: {record.getMessage()}", file=__import__("sys").stderr)
+        _stderr_line(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
 def log_to_stderr() -> None:

@@ -158,8 +158,9 @@ def load_pretrained(
         model = from_pretrained(folder, map_location=device)
     except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as err:
         raise CineDataError(folder, f"cannot load the model ({err})") from err
-    model.spacing_mm = read_config(folder).get("spacing_mm")  # mm per pixel of what it draws
-    restricted = [d for d in model_terms(folder)["data"] if d.get("restricted")]
+    config = read_config(folder)
+    model.spacing_mm = config.get("spacing_mm")  # mm per pixel of what it draws
+    restricted = [d for d in _terms(config)["data"] if d.get("restricted")]
     if restricted:
         said = "; ".join(f"{d['name']}: {d['terms']} (cite {d['citation']})" for d in restricted)
         warnings.warn(f"{folder.name} was trained on {said}", DataTermsWarning, stacklevel=2)
@@ -173,7 +174,11 @@ def model_terms(name_or_folder: str | os.PathLike) -> dict[str, Any]:
         ``{"weights": license or None, "data": [{"name", "terms", "citation", "restricted"}, ...]}``
         from ``config.json``'s ``terms`` (a training snapshot records none: ``None`` and ``[]``).
     """
-    terms = read_config(resolve(name_or_folder)).get("terms") or {}
+    return _terms(read_config(resolve(name_or_folder)))
+
+
+def _terms(config: dict[str, Any]) -> dict[str, Any]:
+    terms = config.get("terms") or {}
     return {"weights": terms.get("weights"), "data": list(terms.get("data", []))}
 
 
@@ -182,7 +187,8 @@ def catalog() -> list[dict[str, Any]]:
     trained on), ``weights`` (their license) and ``terms`` (the data's terms, one line)."""
     rows = []
     for name, folder in available().items():
-        config, terms = read_config(folder), model_terms(folder)
+        config = read_config(folder)
+        terms = _terms(config)
         rows.append(
             {
                 "name": name,

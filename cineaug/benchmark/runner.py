@@ -130,7 +130,7 @@ def run_benchmark(
         protocol = Protocol(**{**protocol.to_dict(), "steps": steps})
     sources = BenchmarkSources.open(generator, bank, sim_bank, renderer, renderer_finetune)
     specs = [a if isinstance(a, ArmSpec) else arm_spec(a) for a in arms]  # the one parse of each arm
-    run_specs = sources.runnable(specs)
+    run_specs, skipped = sources.runnable(specs)
     cohorts = Cohorts(train_data, test_data, protocol.max_test_frames)
     sources.check_renderer_origin(run_specs, cohorts.test_subjects)
     cohorts.check_sizes(sizes)
@@ -152,7 +152,6 @@ def run_benchmark(
     finally:
         bar.close()
         torch.set_num_threads(threads)
-    skipped = [s.name for s in specs if s.name not in {r.name for r in run_specs}]
     _write_meta(out, train_data, test_data, run_specs, skipped, sizes, seeds, sources, protocol, start)
     render_report(out)
     return out

@@ -76,9 +76,9 @@ class BenchmarkSources:
             and (a.renderer is not None or not needs_renderer(spec))
         )
 
-    def runnable(self, specs: Sequence[ArmSpec]) -> list[ArmSpec]:
-        """The arms whose sources were given, built once to fail early on a bad one; the others are
-        skipped with a warning."""
+    def runnable(self, specs: Sequence[ArmSpec]) -> tuple[list[ArmSpec], list[str]]:
+        """The arms whose sources were given (built once, to fail early on a bad one) and the names of
+        the others, skipped with a warning."""
         run = [s for s in specs if self.provides(s)]
         skipped = [s.name for s in specs if not self.provides(s)]
         if skipped:
@@ -90,7 +90,7 @@ class BenchmarkSources:
         for spec in run:  # a fine-tuned renderer exists only per fold
             if not (self.finetune is not None and needs_renderer(spec)):
                 training_transform(spec, self.arms)
-        return run
+        return run, skipped
 
     def for_fold(
         self, out: Path, fold: str, subjects: list[str], seed: int, todo: Sequence[ArmSpec]

@@ -22,7 +22,7 @@ from monai.utils import MAX_SEED, TransformBackends
 from torch import nn
 
 from ..generate import SyntheticBank, cycle_source
-from .synthetic import _fit
+from .placement import fit_frames
 
 
 class SyntheticCycleMixd(RandomizableTransform, MapTransform):
@@ -89,7 +89,7 @@ class SyntheticCycleMixd(RandomizableTransform, MapTransform):
             t = int(self._frames[index]) % image.shape[0]
             image, label = image[t : t + 1], label[t : t + 1]
         size = tuple(like.shape[-2:])
-        return _fit(image, size, "bilinear"), _fit(label, size, "nearest")
+        return fit_frames(image, size, "bilinear"), fit_frames(label, size, "nearest")
 
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         d = dict(data)

@@ -23,10 +23,10 @@ from monai.data.utils import affine_to_spacing
 INTENSITIES = ("match", "keep")
 """``match``: the synthetic image takes the sample's 0.5-99.5 percentile range; ``keep``: [-1, 1]."""
 Intensity = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""An intensity rule: a name of :data:`INTENSITIES`, or ``f(synthetic, real) -> image``."""
 PERCENTILE_SAMPLES = 8192
 """Voxels (every k-th, a fixed stride) whose percentiles stand for the sample's: the range of a
 frame or cycle to within a few percent, at a tenth of the cost of all of them."""
-"""An intensity rule: a name of :data:`INTENSITIES`, or ``f(synthetic, real) -> image``."""
 
 
 def in_plane_spacing(x: Any, spacing: Sequence[float] | None = None) -> tuple[float, float] | None:
@@ -81,15 +81,15 @@ def resample_to(
     grid (cineaug's own caches share one field of view, so nothing changes there).
     """
     if source_mm is None or spacing is None:
-        return _resize(image, size, "bilinear"), _resize(label, size, "nearest")
+        return fit_frames(image, size, "bilinear"), fit_frames(label, size, "nearest")
     scaled = tuple(max(1, round(n * source_mm / s)) for n, s in zip(image.shape[-2:], spacing))
-    image, label = _resize(image, scaled, "bilinear"), _resize(label, scaled, "nearest")
+    image, label = fit_frames(image, scaled, "bilinear"), fit_frames(label, scaled, "nearest")
     if scaled == tuple(size):  # the sample's own grid already (cineaug's caches): nothing to place
         return image, label
     return _centre(image, size, float(image.min())), _centre(label, size, 0)
 
 
-def _resize(x: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
+def fit_frames(x: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
     """``[C,h,w]`` -> ``[C,*size]`` (``bilinear`` for images, ``nearest`` for labels)."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from monai.config import KeysCollection
 from monai.data import MetaTensor
 from monai.data.meta_obj import get_track_meta
@@ -32,7 +31,15 @@ from ..generate import RenderedAppearance, SyntheticBank, cycle_source
 from ..tissues import tissue_map
 from ..types import LV, LabelSource
 from .appearance import RandCycleAppearance
-from .placement import INTENSITIES, Intensity, follow_intensities, frame_layout, in_plane_spacing, resample_to
+from .placement import (
+    INTENSITIES,
+    Intensity,
+    fit_frames,
+    follow_intensities,
+    frame_layout,
+    in_plane_spacing,
+    resample_to,
+)
 from .schedule import SharedProb
 
 DEFAULT_PROB = 0.25
@@ -65,16 +72,6 @@ def own_deformation() -> Rand2DElasticd:
 SYNTHETIC_META = "cineaug_synthetic"
 ROLES = ("image", "label", "keep")
 """What a key beyond ``(image, label)`` gets when a sample is replaced (or a number: a constant map)."""
-
-
-def _fit(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
-    """Resize ``[C,h,w]`` to ``[C,*size]`` (``bilinear`` for images, ``nearest`` for labels)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    out = F.interpolate(
-        x[None].float(), size=size, mode=mode, **({"align_corners": False} if mode != "nearest" else {})
-    )
-    return out[0].to(x.dtype)
 
 
 def _like(new: torch.Tensor, ref: Any, synthetic: bool) -> torch.Tensor:
@@ -227,7 +224,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         if self.render is not None:
             image = self.render(tissue_map(image, label, self.n_clusters))
         if self.deform is not None:  # the sample's own grid already
-            return _fit(image, size, "bilinear"), _fit(label, size, "nearest")
+            return fit_frames(image, size, "bilinear"), fit_frames(label, size, "nearest")
         return resample_to(image, label, self.pool.spacing_mm, size, spacing)
 
     def __call__(
