@@ -158,11 +158,11 @@ def models_command(
     of its weights and the terms of that data."""
     from .pretrained import available, catalog, describe, model_terms
 
-    rows = catalog()
+    rows, folders = catalog(), available()
     if not rows:
         typer.echo("no shipped models in this installation")
     for row in rows:
-        folder = available()[row["name"]]
+        folder = folders[row["name"]]
         typer.echo(f"{row['name']}: {describe(folder)}")
         typer.echo(f"    trained on: {row['data']}; weights: {row['weights']}")
         typer.echo(f"    data terms: {row['terms']}")
