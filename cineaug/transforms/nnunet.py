@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from ..atomic import atomic_write_json
 from ..errors import CineDataError
 from ..generate import SyntheticBank
+from ..types import LV
 from .synthetic import APPEARANCES, SyntheticCycleAugmenter
 
 ACDC_LABELS = {"background": 0, "RV": 1, "MLV": 2, "LVC": 3}
@@ -104,8 +105,7 @@ def export_nnunet(
     for _ in tqdm(range(n), desc="nnU-Net cases", unit="cycle", disable=not progress):
         draw.randomize()
         image, label = draw.synthetic(t_frames, tuple(size), spacing=spacing)  # [T,H,W]
-        lv = (label.numpy() == 3).reshape(len(label), -1).sum(1)
-        es = int(np.argmin(np.where(lv > 0, lv, lv.max() + 1)))  # the smallest cavity that is there
+        es = int(np.argmin((label.numpy() == LV).reshape(len(label), -1).sum(1)))  # smallest LV cavity
         chosen = range(len(label)) if "all" in frames else sorted({0 if f == "ed" else es for f in frames})
         for t in chosen:
             case = f"{prefix}_{written:04d}"
