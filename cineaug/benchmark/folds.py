@@ -46,8 +46,7 @@ def stratified_order(pathology_of: dict[str, str], seed: int) -> list[str]:
 def training_samples(ds: CycleDataset, subjects: Sequence[str]) -> list[dict[str, Any]]:
     """The samples of ``subjects`` with at least one labelled frame (real data keeps unlabelled
     basal and apical cycles, which cannot train a segmenter)."""
-    subset = ds.subset([str(s) for s in subjects])
-    samples = [subset[i] for i in range(len(subset))]
+    samples = _all_samples(ds.subset([str(s) for s in subjects]))
     return [s for s in samples if bool(torch.as_tensor(s["labeled"]).any())]
 
 
