@@ -6,7 +6,8 @@ Layout::
       dataset.json                 source, counts, skipped items, warnings, spacing statistics, version,
                                    index (per file: labelled and observed frames, size, sha256)
       cycles/<source>_<subject>_<slice>.safetensors
-                                   tensors "image" float32 [T,H,W], "label" uint8 [T,H,W];
+                                   tensors "image" float32 [T,H,W], "label" uint8 [T,H,W], and
+                                   "native_label" uint8 [K,H0,W0] where preparation kept it;
                                    metadata {"cycle": JSON of CineCycle.metadata()}
 
 Every file is written to a temporary name and renamed into place (:mod:`cineaug.atomic`). ``dataset.json``
@@ -46,10 +47,10 @@ def _file_name(cycle: CineCycle) -> str:
 
 def encode_cycle(cycle: CineCycle) -> bytes:
     """A cycle as safetensors bytes (arrays as tensors, metadata as JSON in the header)."""
-    return st_save(
-        {"image": np.ascontiguousarray(cycle.image), "label": np.ascontiguousarray(cycle.label)},
-        metadata={"cycle": json.dumps(cycle.metadata())},
-    )
+    arrays = {"image": np.ascontiguousarray(cycle.image), "label": np.ascontiguousarray(cycle.label)}
+    if cycle.native_label is not None:
+        arrays["native_label"] = np.ascontiguousarray(cycle.native_label)
+    return st_save(arrays, metadata={"cycle": json.dumps(cycle.metadata())})
 
 
 def decode_cycle(data: bytes, path: str | os.PathLike) -> CineCycle:
@@ -60,7 +61,7 @@ def decode_cycle(data: bytes, path: str | os.PathLike) -> CineCycle:
         meta = json.loads(json.loads(data[8 : 8 + header_len])["__metadata__"]["cycle"])
     except (SafetensorError, KeyError, ValueError) as err:
         raise CineDataError(path, f"unreadable cache file ({err})") from err
-    return CineCycle.from_arrays(arrays["image"], arrays["label"], meta)
+    return CineCycle.from_arrays(arrays["image"], arrays["label"], meta, arrays.get("native_label"))
 
 
 class CacheWriter:

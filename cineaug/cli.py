@@ -59,6 +59,12 @@ def prepare(
     crop: Crop = typer.Option(
         Crop.labels, help="centre crops on the expert labels (training) or on the image alone (test sets)"
     ),
+    native_labels: bool = typer.Option(
+        None,
+        "--native-labels/--no-native-labels",
+        help="keep the expert labels in the native grid too, for per-volume scores "
+        "(default: with --crop image)",
+    ),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Read a data set (or simulate one), prepare 20-frame cycles and write a cache (one file per cycle +
@@ -78,6 +84,7 @@ def prepare(
             strict=strict,
             subjects=None if subjects is None else subject_list(subjects),
             crop=crop.value,
+            keep_native=native_labels,
             progress=progress,
         )
     except (CineDataError, ValueError) as err:

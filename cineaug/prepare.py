@@ -154,6 +154,7 @@ def prepare_dataset(
     preview: int = 8,
     subjects: Sequence[str] | None = None,
     crop: str = "labels",
+    keep_native: bool | None = None,
 ) -> Path:
     """Read ``input_path`` as ``kind``, prepare each cycle and write the cache at ``output``.
 
@@ -173,6 +174,9 @@ def prepare_dataset(
         crop: centre crops on the expert labels (``"labels"``, training) or on the image alone
             (``"image"``, a test set as a user's unlabelled scans); see
             :func:`~cineaug.preprocess.crop_center`.
+        keep_native: keep the expert labels in the source's own grid too (``native_label``: about
+            H0 x W0 bytes per labelled frame), for per-volume scores in the native grid
+            (:mod:`cineaug.benchmark.volumes`); None: keep them for image-centred crops (test sets).
 
     Returns:
         The path of ``dataset.json``.
@@ -185,12 +189,13 @@ def prepare_dataset(
     log = ReadLog(strict=strict)
     cycles = read_source(kind, input_path, log)
     info = {"kind": kind, "input": describe_source(kind, input_path), "size": size, "fov_mm": fov_mm}
-    info["propagate"], info["crop"] = propagate, crop
+    keep_native = crop == "image" if keep_native is None else keep_native
+    info["propagate"], info["crop"], info["keep_native"] = propagate, crop, keep_native
     where = str(input_path)  # errors name the data set (or the simulator's options)
     seen: set[str] = set()
     if subjects is not None:
         cycles = _only_subjects(cycles, set(subjects), seen)
-    options = dict(size=size, fov_mm=fov_mm, propagate=propagate, crop=crop)
+    options = dict(size=size, fov_mm=fov_mm, propagate=propagate, crop=crop, keep_native=keep_native)
     total = len(cycles) if isinstance(cycles, Sized) else None
     cycles = _first_read(cycles)  # an unreadable input fails here: no output folder, no progress bar
     writer = CacheWriter(output, source=kind, info=info)

@@ -18,7 +18,15 @@ from scipy import ndimage
 
 from .localize import locate_heart
 from .propagate import propagate_labels
-from .types import LV, N_FRAMES, UNOBSERVED_FILL, UNOBSERVED_FILL_RAW, CineCycle, check_cycle_arrays
+from .types import (
+    EXACT_SOURCES,
+    LV,
+    N_FRAMES,
+    UNOBSERVED_FILL,
+    UNOBSERVED_FILL_RAW,
+    CineCycle,
+    check_cycle_arrays,
+)
 
 DEFAULT_FOV_MM = 160.0
 """Side of the square field of view kept around the heart: LV, myocardium and RV of a dilated heart."""
@@ -167,8 +175,56 @@ def resample_inplane(
     )
     label = probs.argmax(axis=0).astype(np.uint8)
     label[~cycle.labeled] = 0
-    extra = dict(cycle.extra, crop_center_px=[float(v) for v in center], native_spacing=list(cycle.spacing))
+    extra = dict(
+        cycle.extra,
+        crop_center_px=[float(v) for v in center],
+        native_spacing=list(cycle.spacing),
+        native_shape=[int(v) for v in cycle.image.shape[1:]],
+    )
     return dataclasses.replace(cycle, image=out_image, label=label, spacing=(out_mm, out_mm), extra=extra)
+
+
+def paste_back(
+    probs: np.ndarray,
+    center: tuple[float, float],
+    out_mm: float,
+    native_spacing: tuple[float, float],
+    native_shape: tuple[int, int],
+) -> np.ndarray:
+    """Inverse of :func:`resample_inplane`: labels of crops put back into the native image grid.
+
+    Args:
+        probs: ``[K,C,size,size]`` class scores of ``K`` crops of one cycle (softmax probabilities, or
+            the one-hot of labels), class 0 background.
+        center: the crop centre in native pixels ``(row, col)`` (``extra["crop_center_px"]``).
+        out_mm: the crops' pixel size in mm (the prepared cycle's spacing).
+        native_spacing: native pixel size ``(row, col)`` in mm (``extra["native_spacing"]``).
+        native_shape: native frame shape ``(H0, W0)`` (``extra["native_shape"]``).
+
+    Returns:
+        ``[K,H0,W0]`` uint8 labels: the argmax of the scores interpolated linearly at every native
+        pixel; background outside the crop.
+    """
+    k, c, size, _ = probs.shape
+    scale = np.array([out_mm / native_spacing[0], out_mm / native_spacing[1]])  # native px per crop px
+    offset = np.asarray(center) - scale * (size - 1) / 2.0  # native position of crop pixel (0, 0)
+    matrix = np.diag([1.0, *(1.0 / scale)])  # native pixel -> crop pixel
+    shape = (k, *native_shape)
+    scores = np.stack(
+        [
+            ndimage.affine_transform(
+                probs[:, j].astype(np.float32),
+                matrix,
+                offset=(0.0, *(-offset / scale)),
+                output_shape=shape,
+                order=1,
+                mode="constant",
+                cval=float(j == 0),
+            )
+            for j in range(c)
+        ]
+    )  # [C,K,H0,W0]
+    return scores.argmax(axis=0).astype(np.uint8)
 
 
 def resample_time(cycle: CineCycle, n_frames: int = N_FRAMES) -> CineCycle:
@@ -256,6 +312,7 @@ def prepare_cycle(
     crop: str = "labels",
     crop_jitter_mm: float = 0.0,
     crop_seed: int = 0,
+    keep_native: bool = False,
 ) -> CineCycle:
     """Raw cycle -> prepared cycle: ``[n_frames,size,size]``, ED first, intensities in [-1, 1].
 
@@ -272,12 +329,16 @@ def prepare_cycle(
             as a user's unlabelled scan would be). See :func:`crop_center`; recorded in ``extra``.
         crop_jitter_mm: random shift of the crop centre, up to this much per axis (training crops).
         crop_seed: seed of that shift (with the cycle's key).
+        keep_native: keep the expert frames' labels in the source's grid (``native_label``, with
+            their prepared frame indices in ``extra["native_frames"]``), so that predictions can be
+            pasted back (:func:`paste_back`) and scored per volume as the challenges score.
 
     Returns:
         A validated prepared cycle.
     """
     cycle.validate()
     out = roll_to_ed(cycle)
+    native = out.label[np.isin(out.label_source, EXACT_SOURCES)] if keep_native else None
     key = drop_unobserved(out)  # spatial steps see acquired frames only
     center = crop_center(key, crop, crop_jitter_mm, crop_seed)
     out = restore_unobserved(resample_inplane(key, center, size, fov_mm), out)
@@ -294,5 +355,11 @@ def prepare_cycle(
     if out.es_frame < 0 and not out.key_frames_only:
         out.es_frame = estimate_es_frame(out)
         out.extra = dict(out.extra, es_from="labels" if out.labeled.all() else "image motion")
+    if native is not None:
+        frames = np.flatnonzero(np.isin(out.label_source, EXACT_SOURCES))
+        if len(frames) != len(native):
+            raise ValueError(f"{out.key}: expert frames {len(native)} -> {len(frames)} in preparation")
+        out.native_label = np.ascontiguousarray(native)
+        out.extra = dict(out.extra, native_frames=[int(t) for t in frames])
     check_cycle_arrays(out.image, out.label, out.labeled, where=out.key, prepared=n_frames == N_FRAMES)
     return out.validate(prepared=n_frames == N_FRAMES)

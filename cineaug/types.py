@@ -56,6 +56,10 @@ class LabelSource(IntEnum):
     GENERATED = 5  # emitted by a generator together with the image
 
 
+EXACT_SOURCES = (LabelSource.EXPERT, LabelSource.EXPERT_PARTIAL, LabelSource.SIMULATED)
+"""Label sources drawn or known exactly (never propagated or generated): the frames that are scored."""
+
+
 class CycleContractError(ValueError):
     """A cycle breaks the tensor contract."""
 
@@ -88,6 +92,8 @@ class CineCycle:
     slice_thickness: float | None = None  # mm
     extra: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable source-specific facts
     observed: np.ndarray | None = None  # [T] bool, frames holding an acquired image; all if None
+    native_label: np.ndarray | None = None  # [K,H0,W0] uint8: expert labels of frames extra["native_frames"]
+    # in the source's own grid (prepare_cycle(keep_native=True)), for scores in the native grid
 
     def __post_init__(self) -> None:
         self.labeled = np.asarray(self.labeled, dtype=bool)
@@ -129,6 +135,7 @@ class CineCycle:
         _require(0 <= self.ed_frame < t, self.key, f"ed_frame {self.ed_frame} outside [0, {t})")
         _require(-1 <= self.es_frame < t, self.key, f"es_frame {self.es_frame} outside [-1, {t})")
         self._validate_observed(prepared)
+        self._validate_native()
         _require(all(s > 0 and np.isfinite(s) for s in self.spacing), self.key, f"spacing {self.spacing}")
         _require(set(self.annotated_classes) <= set(ALL_CLASSES), self.key, "unknown annotated class")
         if prepared:
@@ -150,6 +157,22 @@ class CineCycle:
             bool(np.all(self.image[~obs] == fill)), self.key, f"an unobserved frame's image is not {fill:g}"
         )
 
+    def _validate_native(self) -> None:
+        if self.native_label is None:
+            return
+        frames = list(self.extra.get("native_frames", []))
+        _require(
+            self.native_label.ndim == 3 and self.native_label.dtype == np.uint8,
+            self.key,
+            f"native_label must be uint8 [K,H0,W0], got {self.native_label.dtype} {self.native_label.shape}",
+        )
+        _require(
+            len(frames) == len(self.native_label),
+            self.key,
+            f"{len(self.native_label)} native label frames but extra['native_frames'] lists {len(frames)}",
+        )
+        _require(all(bool(self.labeled[t]) for t in frames), self.key, "a native label frame is unlabelled")
+
     @property
     def key_frames_only(self) -> bool:
         """True for a key-frame cycle: some frames hold no acquired image."""
@@ -168,7 +191,13 @@ class CineCycle:
         return meta
 
     @classmethod
-    def from_arrays(cls, image: np.ndarray, label: np.ndarray, meta: dict[str, Any]) -> CineCycle:
+    def from_arrays(
+        cls,
+        image: np.ndarray,
+        label: np.ndarray,
+        meta: dict[str, Any],
+        native_label: np.ndarray | None = None,
+    ) -> CineCycle:
         """Inverse of :meth:`metadata`: rebuild a cycle from its arrays and metadata."""
         kwargs = {k: v for k, v in meta.items() if k in _FIELDS}
         kwargs["labeled"] = np.asarray(meta["labeled"], dtype=bool)
@@ -177,10 +206,10 @@ class CineCycle:
             kwargs["observed"] = np.asarray(meta["observed"], dtype=bool)
         if meta.get("frame_times") is not None:
             kwargs["frame_times"] = np.asarray(meta["frame_times"], dtype=np.float32)
-        return cls(image=image, label=label, **kwargs)
+        return cls(image=image, label=label, native_label=native_label, **kwargs)
 
 
-_ARRAYS = ("image", "label", "labeled", "label_source", "frame_times", "observed")
+_ARRAYS = ("image", "label", "labeled", "label_source", "frame_times", "observed", "native_label")
 _FIELDS = {f.name for f in dataclasses.fields(CineCycle)}
 
 

@@ -32,7 +32,9 @@ from cineaug.data import CycleDataset
 from cineaug.models import ProGANGenerator
 
 SIZE = 32
-PROTOCOL = Protocol(steps=30, batch_size=8, channels=(8, 16), lr=1e-2, max_test_frames=40, threads=1)
+PROTOCOL = Protocol(
+    size=SIZE, steps=30, batch_size=8, channels=(8, 16), lr=1e-2, max_test_frames=40, threads=1
+)
 
 
 def disk_cycle(subject: str, seed: int, sunnybrook: bool = False) -> CineCycle:
@@ -222,7 +224,7 @@ def test_cli_benchmark_with_a_model_folder_then_report(caches, tmp_path, monkeyp
     from cineaug.benchmark import cli, segmentation
     from cineaug.models import save_pretrained
 
-    monkeypatch.setattr(segmentation, "Protocol", lambda **kw: Protocol(**{**PROTOCOL.to_dict(), **kw}))
+    monkeypatch.setitem(segmentation.PROTOCOLS, "quick", PROTOCOL)
     folder = save_pretrained(tiny_generator(), tmp_path / "g")
     out = tmp_path / "b"
     args = ["benchmark", "--data", str(caches[0]), "--test-data", str(caches[1]), "--out", str(out)]
@@ -272,7 +274,7 @@ def test_cli_benchmark_on_the_simulator_uses_disjoint_cohorts(tmp_path, monkeypa
 
     from cineaug.benchmark import cli, segmentation
 
-    monkeypatch.setattr(segmentation, "Protocol", lambda **kw: Protocol(**{**PROTOCOL.to_dict(), **kw}))
+    monkeypatch.setitem(segmentation.PROTOCOLS, "quick", PROTOCOL)
     out = tmp_path / "b"
     args = ["benchmark", "--data", "simulator", "--out", str(out), "--arms", "none", "--sizes", "2",
             "--seeds", "0", "--n-test", "1", "--steps", "2", "--threads", "1", "--model", "none",

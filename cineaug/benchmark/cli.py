@@ -103,6 +103,13 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             ),
         ] = 0,
         n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
+        protocol: Annotated[
+            str,
+            typer.Option(
+                help="quick: 64 px, per-frame scores (demo, CI); field: 128 px, per-volume scores in "
+                "the native grid (caches prepared with --size 128; test cache with --crop image)"
+            ),
+        ] = "quick",
         steps: Annotated[
             int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
         ] = None,
@@ -122,9 +129,12 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
         """Train a fixed 2D UNet per augmentation arm, training-set size and seed; score Dice/HD95; report."""
         from .arms import arm_spec
         from .runner import run_benchmark
-        from .segmentation import Protocol
+        from .segmentation import PROTOCOLS
 
         _check_device(device)
+        if protocol not in PROTOCOLS:
+            raise typer.BadParameter(f"--protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+        chosen = PROTOCOLS[protocol].replace(threads=threads, max_test_frames=max_test_frames, device=device)
         try:
             specs = [arm_spec(a.strip()) for a in arms.split(",") if a.strip()]
         except ValueError as err:
@@ -144,7 +154,9 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
                 from .demo import simulate_cohorts
 
-                data, test_data = simulate_cohorts(out / "data", max(_ints(sizes)), n_test, progress)
+                data, test_data = simulate_cohorts(
+                    out / "data", max(_ints(sizes)), n_test, progress, size=chosen.size
+                )
             if sim_bank is None and any(s.labels == "simulator" for s in specs):
                 from ..data import CycleDataset
                 from .demo import simulate_sim_bank
@@ -161,7 +173,7 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 generator=None if model.lower() == "none" or bank is not None else model,
                 steps=steps,
                 progress=progress,
-                protocol=Protocol(threads=threads, max_test_frames=max_test_frames, device=device),
+                protocol=chosen,
                 bank=bank,
                 resume=resume,
                 sim_bank=sim_bank,

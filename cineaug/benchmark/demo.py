@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..generate import write_bank
-from ..prepare import write_simulated_dataset
+from ..prepare import prepare_dataset, write_simulated_dataset
 from ..pretrained import resolve
 from ..transforms import RECOMMENDED_ARM
 from .runner import run_benchmark
@@ -26,13 +26,15 @@ TRAIN_SEED, TEST_SEED, SIM_BANK_SEED = 1000, 2000, 3000  # simulator seeds: no s
 
 
 def simulate_cohorts(
-    out: str | os.PathLike, n_train: int, n_test: int, progress: bool = True
+    out: str | os.PathLike, n_train: int, n_test: int, progress: bool = True, size: int = 64
 ) -> tuple[Path, Path]:
-    """Simulate a training and a test cohort from disjoint seeds: ``out/train``, ``out/test`` (caches)."""
+    """Simulate a training and a test cohort from disjoint seeds: ``out/train``, ``out/test`` (caches
+    of ``size`` px crops; the test cohort keeps its labels in the native grid for per-volume scores)."""
     out = Path(out)
-    train = write_simulated_dataset(out / "train", n=n_train, seed=TRAIN_SEED, progress=progress)
-    test = write_simulated_dataset(out / "test", n=n_test, seed=TEST_SEED, progress=progress)
-    return train, test
+    train = write_simulated_dataset(out / "train", n=n_train, seed=TRAIN_SEED, size=size, progress=progress)
+    options = {"n": n_test, "seed": TEST_SEED, "label_set": "acdc"}
+    prepare_dataset("simulator", options, out / "test", size=size, keep_native=True, progress=progress)
+    return train, out / "test"
 
 
 def simulate_sim_bank(out: str | os.PathLike, n: int = 64, size: int = 64, progress: bool = True) -> Path:

@@ -21,6 +21,7 @@ import torch
 
 from ..data import CycleDataset
 from .segmentation import Frames, scored_frames
+from .volumes import Volume, volumes_of
 
 
 def stratified_order(pathology_of: dict[str, str], seed: int) -> list[str]:
@@ -54,6 +55,18 @@ def _all_samples(ds: CycleDataset) -> list[dict[str, Any]]:
     return [ds[i] for i in range(len(ds))]
 
 
+def _volumes(ds: CycleDataset, classes: torch.Tensor, required: bool) -> list[Volume]:
+    """The 3D test volumes of ``ds`` (:func:`~cineaug.benchmark.volumes.volumes_of`), scored on
+    ``classes`` ``[4]`` only; none when ``ds`` keeps no native labels and they are not ``required``."""
+    cycles = [ds.cycle(i) for i in range(len(ds))]
+    if not required and all(c.native_label is None for c in cycles):
+        return []
+    volumes = volumes_of(cycles, where=str(ds.root))
+    for volume in volumes:
+        volume.annotated &= classes
+    return volumes
+
+
 def _annotated_classes(samples: list[dict[str, Any]]) -> torch.Tensor:
     """``[4]`` bool: classes annotated by any of the samples (background always)."""
     return torch.stack([torch.as_tensor(s["annotated"]).bool() for s in samples]).any(0)
@@ -69,6 +82,7 @@ class Fold:
     samples: list[dict[str, Any]]
     frames: Frames
     held_out: str | None  # the left-out subject of a leave-one-subject-out fold
+    volumes: list[Volume]  # the 3D volumes scored in the native grid (none: per-frame scores only)
 
     @property
     def name(self) -> str:
@@ -83,9 +97,11 @@ class Cohorts:
         train_data: prepared cache to draw training subjects from.
         test_data: prepared cache of other subjects to score on; None: leave-one-subject-out folds.
         max_test_frames: cap on scored test frames (see :func:`~cineaug.benchmark.scored_frames`).
+        volumes_required: the test data must keep native labels (per-volume scores); without it
+            volumes are scored wherever the test data keeps them.
 
     Raises:
-        ValueError: a test subject in the training data.
+        ValueError: a test subject in the training data; native labels required and missing.
     """
 
     def __init__(
@@ -93,6 +109,7 @@ class Cohorts:
         train_data: str | os.PathLike,
         test_data: str | os.PathLike | None,
         max_test_frames: int | None = None,
+        volumes_required: bool = False,
     ):
         self.train = CycleDataset(train_data)
         self.test = CycleDataset(test_data) if test_data is not None else None
@@ -101,16 +118,30 @@ class Cohorts:
             shared = sorted(set(self.subjects) & set(self.test.subjects))
             raise ValueError(f"test subjects also in the training data: {shared}")
         self.max_test_frames = max_test_frames
+        self.volumes_required = volumes_required
+        self._trained_classes = _annotated_classes(_all_samples(self.train))  # [4]
         self._fixed = (
             scored_frames(_all_samples(self.test), max_test_frames) if self.test is not None else None
         )
-        self._trained_classes = _annotated_classes(_all_samples(self.train))  # [4]
+        self._fixed_volumes = (
+            _volumes(self.test, self._trained_classes, volumes_required) if self.test is not None else None
+        )
         self._pathology_of = {e["subject"]: e["pathology"] for e in self.train.entries}
 
     @property
     def test_subjects(self) -> set[str]:
         """Every subject that is scored in some fold."""
         return set(self.test.subjects if self.test is not None else self.subjects)
+
+    def check_crop(self, size: int) -> None:
+        """Raise ValueError unless the caches hold ``size`` px crops (the protocol's)."""
+        for name, ds in (("training", self.train), ("test", self.test)):
+            side = None if ds is None else int(ds.cycle(0).image.shape[-1])
+            if side is not None and side != size:
+                raise ValueError(
+                    f"{ds.root}: the {name} cache holds {side} px crops, the protocol trains at {size} px "
+                    f"(prepare it with `cineaug prepare ... --size {size}`)"
+                )
 
     def check_sizes(self, sizes: Sequence[int]) -> None:
         """Raise ValueError unless every size is >= 1 and leaves a test subject out."""
@@ -124,11 +155,14 @@ class Cohorts:
         """The folds in run order: seeds, then sizes (nested training subsets per seed)."""
         for seed in seeds:
             held_out = None if self.test is not None else self.subjects[seed % len(self.subjects)]
-            frames = self._fixed
+            frames, volumes = self._fixed, self._fixed_volumes
             if frames is None:
-                frames = scored_frames(_all_samples(self.train.subset([held_out])), self.max_test_frames)
+                held = self.train.subset([held_out])
+                frames = scored_frames(_all_samples(held), self.max_test_frames)
+                volumes = _volumes(held, self._trained_classes, self.volumes_required)
             frames.annotated &= self._trained_classes  # score what both sources annotate
             order = [s for s in stratified_order(self._pathology_of, seed) if s != held_out]
             for size in sizes:
                 chosen = [str(s) for s in order[:size]]
-                yield Fold(size, seed, chosen, training_samples(self.train, chosen), frames, held_out)
+                samples = training_samples(self.train, chosen)
+                yield Fold(size, seed, chosen, samples, frames, held_out, volumes)

@@ -28,6 +28,7 @@ from .folds import Cohorts, Fold
 from .report import render_report
 from .segmentation import Frames, Protocol, class_means, frame_scores, predict, subject_means, train_model
 from .sources import SYNTHETIC_GIF, BenchmarkSources, FoldFinetune
+from .volumes import score_volumes
 
 RESULTS = "results.jsonl"
 META = "benchmark.json"
@@ -104,7 +105,9 @@ def run_benchmark(
         generator: a generator module, or a shipped name / model folder for :func:`cineaug.load_pretrained`.
         steps: optimiser steps per run (overrides ``protocol.steps``).
         progress: show a tqdm bar over runs.
-        protocol: the fixed protocol (default :class:`Protocol`).
+        protocol: the fixed protocol (default :class:`Protocol`, the quick one; see
+            :data:`~cineaug.benchmark.segmentation.PROTOCOLS`). Its ``size`` must be the caches' crop
+            side; ``scoring="volumes"`` requires test data with native labels.
         bank: instead of ``generator``, a bank of cycles sampled earlier (``cineaug sample``): the
             synthetic arms then cost no generator time.
         resume: keep the runs already in ``out/results.jsonl`` (same steps) and run only the others,
@@ -127,11 +130,12 @@ def run_benchmark(
     out = Path(out)
     protocol = protocol or Protocol()
     if steps is not None:
-        protocol = Protocol(**{**protocol.to_dict(), "steps": steps})
+        protocol = protocol.replace(steps=steps)
     sources = BenchmarkSources.open(generator, bank, sim_bank, renderer, renderer_finetune)
     specs = [a if isinstance(a, ArmSpec) else arm_spec(a) for a in arms]  # the one parse of each arm
     run_specs, skipped = sources.runnable(specs)
-    cohorts = Cohorts(train_data, test_data, protocol.max_test_frames)
+    cohorts = Cohorts(train_data, test_data, protocol.max_test_frames, protocol.scoring == "volumes")
+    cohorts.check_crop(protocol.size)
     sources.check_renderer_origin(run_specs, cohorts.test_subjects)
     cohorts.check_sizes(sizes)
     threads = torch.get_num_threads()
@@ -192,6 +196,8 @@ def _run_arm(out: Path, spec: ArmSpec, fold: Fold, sources: ArmSources, protocol
     row.update(train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys))
     row.update(subjects=fold.subjects, held_out=fold.held_out)
     row.update(subject_means(dice, hd, frames.subjects))
+    if fold.volumes:
+        row.update(score_volumes(model, fold.volumes))
     return row
 
 
