@@ -347,3 +347,31 @@ def test_merge_gathers_worker_folders_and_pairs_by_size(tmp_path):
         merge_results(tmp_path / "all2", [tmp_path / "a", tmp_path / "c"])
     with pytest.raises(FileNotFoundError, match="no results"):
         merge_results(tmp_path / "all3", [tmp_path / "missing"])
+
+
+def test_prefetched_batches_train_the_same_model_as_a_plain_loop(caches, monkeypatch):
+    from cineaug.benchmark import segmentation
+
+    samples = [CycleDataset(caches[0])[i] for i in range(2)]
+    short = PROTOCOL.replace(steps=6)
+    a, _ = train_model(samples, training_transform(arm_spec("nnunet")), short, 3)
+    monkeypatch.setattr(segmentation, "prefetched", lambda batches, depth=2: batches)
+    b, _ = train_model(samples, training_transform(arm_spec("nnunet")), short, 3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_prefetched_raises_the_drawing_threads_error():
+    from cineaug.benchmark.segmentation import prefetched
+
+    def batches():
+        yield 1
+        raise RuntimeError("bad sample")
+
+    got = []
+    with pytest.raises(RuntimeError, match="bad sample"):
+        for b in prefetched(batches()):
+            got.append(b)
+    assert got == [1]
+    early = prefetched(iter(range(100)), depth=1)
+    assert next(early) == 0
+    early.close()  # the consumer stops early: the thread ends, nothing hangs

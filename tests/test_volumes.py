@@ -180,6 +180,7 @@ def test_benchmark_field_scoring_writes_per_volume_rows(tmp_path):
     assert set(row["volume_dice_by_subject"]) == {"te0", "te1"} and "dice_mean" in row  # per frame beside
     with pytest.raises(ValueError, match="--crop image"):  # volumes required, none kept
         run_benchmark(test, train, ["none"], [1], [0], tmp_path / "c", progress=False, protocol=protocol)
+    assert "per 3D volume" in (out / "report.md").read_text()  # the headline unit
     with pytest.raises(ValueError, match="--size 64"):
         run_benchmark(
             train,

@@ -1,4 +1,4 @@
-"""The downstream segmentation benchmark: a fixed frame-wise protocol x augmentation arms x seeds x sizes.
+"""The downstream segmentation benchmark: a fixed protocol (quick or field) x augmentation arms x seeds x sizes.
 
 Example:
     >>> from cineaug.benchmark import run_benchmark                                     # doctest: +SKIP
@@ -25,9 +25,10 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors; loaded o
         training_transform,
     )
     from .folds import Cohorts, Fold, stratified_order, training_samples
-    from .report import paired_by_subject, paired_tests, read_results, render_report
+    from .report import headline_rows, paired_by_subject, paired_tests, read_results, render_report
     from .runner import run_benchmark
     from .segmentation import (
+        PROTOCOLS,
         Frames,
         Protocol,
         fold_unannotated,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors; loaded o
         subject_means,
         train_model,
     )
+    from .volumes import Volume, predict_volume, score_volumes, volume_scores, volumes_of
 
 __all__ = [
     "ARMS",
@@ -49,20 +51,25 @@ __all__ = [
     "Fold",
     "added_transform",
     "Frames",
+    "PROTOCOLS",
     "Protocol",
+    "Volume",
     "arm_spec",
     "fold_unannotated",
     "frame_scores",
     "needs_generator",
     "needs_renderer",
     "needs_simulator",
+    "headline_rows",
     "paired_by_subject",
     "paired_tests",
     "predict",
+    "predict_volume",
     "read_results",
     "render_report",
     "run_benchmark",
     "score",
+    "score_volumes",
     "scored_frames",
     "segmentation_loss",
     "share_schedule",
@@ -71,6 +78,8 @@ __all__ = [
     "train_model",
     "training_samples",
     "training_transform",
+    "volume_scores",
+    "volumes_of",
 ]
 
 __getattr__ = lazy_exports(
@@ -91,12 +100,14 @@ __getattr__ = lazy_exports(
         "Fold": ".folds",
         "stratified_order": ".folds",
         "training_samples": ".folds",
+        "headline_rows": ".report",
         "paired_by_subject": ".report",
         "paired_tests": ".report",
         "read_results": ".report",
         "render_report": ".report",
         "run_benchmark": ".runner",
         "Frames": ".segmentation",
+        "PROTOCOLS": ".segmentation",
         "Protocol": ".segmentation",
         "fold_unannotated": ".segmentation",
         "frame_scores": ".segmentation",
@@ -106,5 +117,10 @@ __getattr__ = lazy_exports(
         "segmentation_loss": ".segmentation",
         "subject_means": ".segmentation",
         "train_model": ".segmentation",
+        "Volume": ".volumes",
+        "predict_volume": ".volumes",
+        "score_volumes": ".volumes",
+        "volume_scores": ".volumes",
+        "volumes_of": ".volumes",
     },
 )

@@ -30,6 +30,7 @@ from scipy.stats import wilcoxon  # noqa: E402
 from ..atomic import atomic_write_bytes  # noqa: E402
 from ..viz import overlay_cycle  # noqa: E402
 from .arms import ARMS, BASELINE_ARMS  # noqa: E402
+from .volumes import PREFIX  # noqa: E402
 
 CLASSES = ("rv", "myocardium", "lv")
 Block = tuple[str, Any]  # ("h"|"p", text), ("table", (header, rows)), ("img", file name)
@@ -39,6 +40,26 @@ def read_results(out: str | os.PathLike) -> list[dict[str, Any]]:
     """The runs of ``out/results.jsonl`` (NaN restored for unscored values)."""
     rows = [json.loads(line) for line in (Path(out) / "results.jsonl").read_text().splitlines() if line]
     return [{k: v if k == "held_out" else _nan(v) for k, v in r.items()} for r in rows]
+
+
+def headline_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """The rows as the report reads them, and the unit of their scores.
+
+    Where every run was scored per 3D volume (:mod:`.volumes`), ``dice_*``, ``hd95_*`` and
+    ``*_by_subject`` are the per-volume values (the unit the challenges report) and the per-frame
+    mean Dice moves to ``frame_dice_mean``; otherwise the rows are returned as they are.
+    """
+    if not rows or not all(f"{PREFIX}dice_mean" in r for r in rows):
+        return rows, "per frame"
+    remapped = [
+        {
+            **r,
+            "frame_dice_mean": r["dice_mean"],
+            **{k[len(PREFIX) :]: v for k, v in r.items() if k.startswith(PREFIX)},
+        }
+        for r in rows
+    ]
+    return remapped, "per 3D volume in the native grid"
 
 
 def _nan(value: Any) -> Any:
@@ -106,6 +127,9 @@ def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
         "HD95 mean (mm)",
         "train s",
     ]
+    per_frame = all("frame_dice_mean" in r for r in rows)
+    if per_frame:
+        header.insert(-1, "Dice mean per frame")
     body = []
     for arm in _arms(rows):
         for size in sorted({r["size"] for r in rows}):
@@ -115,6 +139,7 @@ def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
             cells = [f"{_stat(rows, arm, size, f'dice_{c}')[0]:.3f}" for c in CLASSES]
             hd = _stat(rows, arm, size, "hd95_mean")
             secs = _stat(rows, arm, size, "train_seconds")[0]
+            frame = [f"{_stat(rows, arm, size, 'frame_dice_mean')[0]:.3f}"] if per_frame else []
             body.append(
                 [
                     arm,
@@ -123,6 +148,7 @@ def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
                     f"{m:.3f} ± {sd:.3f}",
                     *cells,
                     f"{hd[0]:.2f} ± {hd[1]:.2f}",
+                    *frame,
                     f"{secs:.0f}",
                 ]
             )
@@ -373,6 +399,7 @@ def render_report(out: str | os.PathLike) -> Path:
     rows = read_results(out)
     if not rows:
         raise ValueError(f"{out / 'results.jsonl'} holds no runs")
+    rows, unit = headline_rows(rows)
     meta_path = out / "benchmark.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     blocks: list[Block] = [("h", "Setup")]
@@ -382,6 +409,7 @@ def render_report(out: str | os.PathLike) -> Path:
             (
                 "p",
                 f"Training data {meta['train_data']}; test: {meta['test_data'] or meta['test_split']}. "
+                f"Protocol {proto.get('name', 'quick')}: {proto.get('size', 64)} px crops, "
                 f"MONAI 2D UNet {tuple(proto['channels'])} on frames, DiceCE loss (unannotated classes "
                 f"folded into background), AdamW lr {proto['lr']} with polynomial decay, "
                 f"{proto['steps']} steps of {proto['batch_size']} frames, "
@@ -415,6 +443,7 @@ def render_report(out: str | os.PathLike) -> Path:
         ("p", f"{len(rows)} runs; benchmark wall time {wall}, of which training {train_total:.0f} s.")
     )
     _plot(rows, out / "dice_vs_size.png")
+    blocks += [("p", f"Dice and HD95 are scored {unit}.")]
     blocks += [("h", "Dice against training-set size (mean ± sd over seeds)"), ("img", "dice_vs_size.png")]
     blocks += [("h", "Results"), ("table", _table(rows))]
     best, tests = paired_tests(rows)

@@ -17,10 +17,12 @@ What a source did not annotate is never penalised nor scored:
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from queue import Full, Queue
 from typing import Any
 
 import numpy as np
@@ -163,6 +165,69 @@ def _batch(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, tor
     return image, label, annotated
 
 
+def _draw_batches(
+    samples: Sequence[dict[str, Any]],
+    transform: Callable[[dict[str, Any]], dict[str, Any]],
+    protocol: Protocol,
+    seed: int,
+    added: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    n_added: int,
+    on_step: Callable[[int], object] | None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Every step's batch, in order: ``on_step(step)``, then ``batch_size`` samples drawn with
+    replacement through ``transform`` (and ``n_added`` through ``added``)."""
+    rng = np.random.default_rng(seed)
+    for step in range(protocol.steps):
+        if on_step is not None:
+            on_step(step)
+        picks = rng.integers(len(samples), size=protocol.batch_size)
+        items = [transform(samples[i]) for i in picks]
+        if added is not None and n_added:
+            items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
+        yield _batch(items)
+
+
+def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """``batches`` drawn on a background thread, up to ``depth`` ahead, in the same order.
+
+    The per-sample transforms (numpy, scipy and torch kernels, which release the GIL) then run while
+    the UNet computes the previous step, so a run's wall time approaches the UNet's compute alone
+    (``bench/bench_protocol.py``). The draws are made by that one thread in the same order as
+    without it: the same seed gives the same batches. An exception on the thread is raised here.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(("batch", batch), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as err:  # handed to the consumer, raised there
+            queue.put(("error", err))
+
+    thread = threading.Thread(target=work, name="cineaug-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
 def train_model(
     samples: Sequence[dict[str, Any]],
     transform: Callable[[dict[str, Any]], dict[str, Any]],
@@ -173,6 +238,9 @@ def train_model(
     on_step: Callable[[int], object] | None = None,
 ) -> tuple[UNet, float]:
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
+
+    Batches are drawn on a background thread while the UNet trains on the previous one
+    (:func:`prefetched`); the draws and their order are those of a plain loop.
 
     Args:
         samples: training cycle samples (kept in memory; each step draws ``batch_size`` with replacement).
@@ -192,7 +260,6 @@ def train_model(
     for tf, offset in ((transform, 0), (added, 1)):
         if hasattr(tf, "set_random_state"):
             tf.set_random_state(seed + offset)
-    rng = np.random.default_rng(seed)
     device = torch.device(protocol.device)
     model = build_model(protocol).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
@@ -201,14 +268,9 @@ def train_model(
     start = time.perf_counter()
     set_track_meta(False)  # plain tensors: faster transforms, nothing here reads the metadata
     try:
-        for step in range(protocol.steps):
-            if on_step is not None:
-                on_step(step)
-            picks = rng.integers(len(samples), size=protocol.batch_size)
-            items = [transform(samples[i]) for i in picks]
-            if added is not None and n_added:
-                items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
-            image, label, annotated = (t.to(device) for t in _batch(items))
+        batches = _draw_batches(samples, transform, protocol, seed, added, n_added, on_step)
+        for batch in prefetched(batches):
+            image, label, annotated = (t.to(device) for t in batch)
             loss = segmentation_loss(model(image), label, annotated)
             opt.zero_grad(set_to_none=True)
             loss.backward()

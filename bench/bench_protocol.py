@@ -1,0 +1,106 @@
+"""Wall time of a benchmark run against the UNet's compute alone, per protocol and arm.
+
+For each protocol (``quick``: 64 px, ``field``: 128 px) and arm, in one process and alternating
+(``--rounds`` times, best round counts, so that other load on a shared machine disturbs both alike):
+
+- ``wall_s``: ``train_model`` for ``--steps`` steps, exactly as a benchmark run trains (the arm's
+  per-sample transforms, batching, forward, backward, optimiser);
+- ``compute_s``: the same number of steps of forward + backward + optimiser on one batch drawn once
+  (the UNet's own compute, no data pipeline).
+
+Prints one JSON line per (protocol, arm) with ``wall_over_compute`` = wall_s / compute_s (the goal:
+<= 1.25), then a summary with the machine (CPU kind and precision). Data: a small simulated cohort
+at each protocol's size (``--data`` to use a cache instead; its crop side must match).
+
+    python bench/bench_protocol.py [--protocols quick,field] [--arms nnunet,sim-bssfp+nnunet@auto~]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from cineaug.benchmark import PROTOCOLS, arm_spec, segmentation_loss, train_model, training_transform
+from cineaug.benchmark.arms import ArmSources, added_transform, share_schedule
+from cineaug.benchmark.demo import simulate_sim_bank
+from cineaug.benchmark.segmentation import _batch, build_model
+from cineaug.data import CycleDataset
+from cineaug.precision import describe
+from cineaug.prepare import write_simulated_dataset
+
+
+def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> float:
+    """``steps`` optimiser steps on one fixed batch: the UNet's compute alone."""
+    torch.manual_seed(0)
+    model = build_model(protocol)
+    opt = torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
+    image, label, annotated = _batch(
+        [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
+    )
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = segmentation_loss(model(image), label, annotated)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--protocols", default="quick,field")
+    ap.add_argument("--arms", default="nnunet,sim-bssfp+nnunet@auto~")
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", type=Path, default=None, help="a prepared cache (default: simulated)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.protocols.split(","):
+            protocol = PROTOCOLS[name].replace(steps=args.steps, threads=args.threads)
+            data = args.data or write_simulated_dataset(
+                Path(tmp) / f"train{protocol.size}", n=4, seed=1000, size=protocol.size, progress=False
+            )
+            ds = CycleDataset(data)
+            samples = [ds[i] for i in range(len(ds))]
+            sim_bank = simulate_sim_bank(
+                Path(tmp) / f"sim{protocol.size}", n=8, size=protocol.size, progress=False
+            )
+            sources = ArmSources(sim_bank=sim_bank)
+            for arm in args.arms.split(","):
+                spec = arm_spec(arm)
+                transform = training_transform(spec, sources)
+                wall, compute = float("inf"), float("inf")
+                for _ in range(args.rounds):
+                    compute = min(compute, compute_seconds(samples, transform, protocol, args.steps))
+                    _, seconds = train_model(
+                        samples,
+                        transform,
+                        protocol,
+                        seed=0,
+                        added=added_transform(spec, sources),
+                        n_added=round(spec.added * protocol.batch_size),
+                        on_step=share_schedule(spec, transform, protocol.steps, n_subjects=2),
+                    )
+                    wall = min(wall, seconds)
+                row = {"protocol": name, "size": protocol.size, "arm": arm, "steps": args.steps,
+                       "threads": args.threads, "wall_s": round(wall, 3), "compute_s": round(compute, 3),
+                       "wall_over_compute": round(wall / compute, 3)}  # fmt: skip
+                results.append(row)
+                print(json.dumps(row), flush=True)
+    worst = max(r["wall_over_compute"] for r in results)
+    summary = {"summary": True, **describe(), "worst_wall_over_compute": worst,
+               "goal": "wall_over_compute <= 1.25"}  # fmt: skip
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
