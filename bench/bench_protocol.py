@@ -25,10 +25,19 @@ from pathlib import Path
 
 import torch
 
-from cineaug.benchmark import PROTOCOLS, arm_spec, segmentation_loss, train_model, training_transform
-from cineaug.benchmark.arms import ArmSources, added_transform, share_schedule
+from cineaug.benchmark import (
+    PROTOCOLS,
+    ArmSources,
+    added_transform,
+    arm_spec,
+    build_model,
+    build_optimizer,
+    segmentation_loss,
+    share_schedule,
+    train_model,
+    training_transform,
+)
 from cineaug.benchmark.demo import simulate_sim_bank
-from cineaug.benchmark.segmentation import _batch, build_model
 from cineaug.data import CycleDataset
 from cineaug.precision import describe
 from cineaug.prepare import write_simulated_dataset
@@ -38,10 +47,12 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     """``steps`` optimiser steps on one fixed batch: the UNet's compute alone."""
     torch.manual_seed(0)
     model = build_model(protocol)
-    opt = torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
-    image, label, annotated = _batch(
-        [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
+    opt = build_optimizer(protocol, model)
+    items = [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
+    image, label, annotated = (
+        torch.stack([torch.as_tensor(d[k]) for d in items]) for k in ("image", "label", "annotated")
     )
+    label = label.round().long()
     start = time.perf_counter()
     for _ in range(steps):
         loss = segmentation_loss(model(image), label, annotated)

@@ -375,3 +375,23 @@ def test_prefetched_raises_the_drawing_threads_error():
     early = prefetched(iter(range(100)), depth=1)
     assert next(early) == 0
     early.close()  # the consumer stops early: the thread ends, nothing hangs
+
+
+def test_nnunet2d_recipe_trains_a_deeply_supervised_dynunet(caches):
+    from cineaug.benchmark import PROTOCOLS, build_model, predict
+
+    tiny = PROTOCOLS["nnunet2d"].replace(size=SIZE, steps=3, batch_size=4, channels=(4, 8, 16), threads=1)
+    model = build_model(tiny).train()
+    heads = model(torch.zeros(2, 1, SIZE, SIZE))
+    assert heads.shape == (2, 2, 4, SIZE, SIZE)  # main output + one deep-supervision head, full size
+    samples = [CycleDataset(caches[0])[i] for i in range(2)]
+    trained, _ = train_model(samples, training_transform(arm_spec("nnunet")), tiny, 0)
+    assert isinstance(trained, type(model)) and trained.training is False
+    frames = scored_frames(samples)
+    assert predict(trained, frames.image).shape == frames.label.shape
+    opt = torch.optim.SGD  # the recipe's optimiser
+    from cineaug.benchmark import build_optimizer
+
+    assert isinstance(build_optimizer(tiny, trained), opt)
+    with pytest.raises(ValueError, match="unknown network"):
+        build_model(tiny.replace(network="vnet"))

@@ -1,4 +1,4 @@
-"""The downstream segmentation benchmark: a fixed protocol (quick or field) x augmentation arms x seeds x sizes.
+"""The downstream segmentation benchmark: a fixed protocol (quick, field) x arms x seeds x sizes.
 
 Example:
     >>> from cineaug.benchmark import run_benchmark                                     # doctest: +SKIP
@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors; loaded o
         PROTOCOLS,
         Frames,
         Protocol,
+        build_model,
+        build_optimizer,
         fold_unannotated,
         frame_scores,
         predict,
@@ -55,6 +57,8 @@ __all__ = [
     "Protocol",
     "Volume",
     "arm_spec",
+    "build_model",
+    "build_optimizer",
     "fold_unannotated",
     "frame_scores",
     "needs_generator",
@@ -109,6 +113,8 @@ __getattr__ = lazy_exports(
         "Frames": ".segmentation",
         "PROTOCOLS": ".segmentation",
         "Protocol": ".segmentation",
+        "build_model": ".segmentation",
+        "build_optimizer": ".segmentation",
         "fold_unannotated": ".segmentation",
         "frame_scores": ".segmentation",
         "predict": ".segmentation",

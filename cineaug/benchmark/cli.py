@@ -107,7 +107,8 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             str,
             typer.Option(
                 help="quick: 64 px, per-frame scores (demo, CI); field: 128 px, per-volume scores in "
-                "the native grid (caches prepared with --size 128; test cache with --crop image)"
+                "the native grid (caches prepared with --size 128; test cache with --crop image); "
+                "nnunet2d: the field protocol with nnU-Net's 2D network and optimiser (a GPU's work)"
             ),
         ] = "quick",
         steps: Annotated[

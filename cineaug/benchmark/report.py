@@ -410,8 +410,10 @@ def render_report(out: str | os.PathLike) -> Path:
                 "p",
                 f"Training data {meta['train_data']}; test: {meta['test_data'] or meta['test_split']}. "
                 f"Protocol {proto.get('name', 'quick')}: {proto.get('size', 64)} px crops, "
-                f"MONAI 2D UNet {tuple(proto['channels'])} on frames, DiceCE loss (unannotated classes "
-                f"folded into background), AdamW lr {proto['lr']} with polynomial decay, "
+                f"MONAI 2D {'DynUNet' if proto.get('network') == 'dynunet' else 'UNet'} "
+                f"{tuple(proto['channels'])} on frames, DiceCE loss (unannotated classes folded into "
+                f"background), {'SGD (Nesterov 0.99)' if proto.get('optimizer') == 'sgd' else 'AdamW'} "
+                f"lr {proto['lr']} with polynomial decay, "
                 f"{proto['steps']} steps of {proto['batch_size']} frames, "
                 + (
                     f"at most {proto['max_test_frames']} scored test frames. "
