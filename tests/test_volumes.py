@@ -152,6 +152,8 @@ def test_score_volumes_averages_phases_per_patient_then_patients():
     per_patient = np.mean([out["volume_dice_by_subject"][s] for s in ("p0", "p1")])
     assert out["volume_dice_mean"] == pytest.approx(per_patient, abs=1e-6)
     assert {"volume_dice_ed_lv", "volume_dice_es_lv", "volume_hd95_es_myocardium"} <= set(out)
+    ed_lv = [out["volume_scores"][s]["ED"]["dice_lv"] for s in ("p0", "p1")]
+    assert out["volume_dice_ed_lv"] == pytest.approx(np.mean(ed_lv))
     wrong = [np.zeros_like(c) for c in crops]  # predicts nothing: Dice 0
     assert score_volumes(Oracle(volumes, wrong), volumes)["volume_dice_mean"] == 0.0
 

@@ -158,6 +158,7 @@ def score_volumes(model: torch.nn.Module, volumes: Sequence[Volume]) -> dict[str
         per patient the mean of its ED and ES volumes, then the mean over patients; the same per phase
         (``volume_dice_ed_lv`` ...); ``volume_dice_by_subject`` / ``volume_hd95_by_subject``: each
         patient's mean over classes and phases (the unit of a paired test over patients);
+        ``volume_scores``: every volume's values, ``{subject: {phase: {"dice_rv": ..., "hd95_lv": ...}}}``;
         ``volume_count``: volumes scored.
     """
     scores = []  # (subject, phase, [2,3] dice and HD95)
@@ -179,5 +180,17 @@ def score_volumes(model: torch.nn.Module, volumes: Sequence[Volume]) -> dict[str
             for c in ALL_CLASSES:
                 out[f"{PREFIX}{metric}_{phase.lower()}_{CLASS_NAMES[c]}"] = _nanmean(phase_values[:, c - 1])
         out[f"{PREFIX}{metric}_by_subject"] = {s: _nanmean(by_subject[i, m]) for i, s in enumerate(subjects)}
+    out[f"{PREFIX}scores"] = {
+        s: {
+            p: {
+                f"{metric}_{CLASS_NAMES[c]}": float(v[m, c - 1])
+                for m, metric in enumerate(("dice", "hd95"))
+                for c in ALL_CLASSES
+            }
+            for s2, p, v in scores
+            if s2 == s
+        }
+        for s in subjects
+    }
     out[f"{PREFIX}count"] = len(scores)
     return out
