@@ -74,7 +74,7 @@ class Protocol:
 
 PROTOCOLS: dict[str, Protocol] = {
     "quick": Protocol(),
-    "field": Protocol(name="field", size=128, steps=4000, channels=(16, 32, 64, 128, 256), scoring="volumes"),
+    "field": Protocol(name="field", size=128, steps=8000, channels=(16, 32, 64, 128, 256), scoring="volumes"),
     "nnunet2d": Protocol(
         name="nnunet2d",
         size=128,
@@ -89,7 +89,8 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 """``quick``: 64 px (2.5 mm/px), 4-level UNet, per-frame scores, about 5 min a run on 2 CPU cores (the
 demo and CI). ``field``: 128 px over 160 mm (1.25 mm/px, finer than ACDC's 1.37-1.68 mm), a 5-level
-UNet, 4000 steps, scored per 3D volume in each patient's native grid as ACDC reports (test caches
+UNet, 8000 steps (the ``nnunet`` baseline with 80 ACDC patients: 0.898 mean Dice per volume at 4000,
+0.906 at 8000), scored per 3D volume in each patient's native grid as ACDC reports (test caches
 prepared with ``--crop image``, which keeps the native labels). ``nnunet2d``: the field protocol's data
 and scores with nnU-Net's 2D recipe (DynUNet 32-512, SGD with Nesterov momentum 0.99 from lr 0.01,
 poly decay, Dice + CE with deep supervision): the reference a smaller network is measured against
