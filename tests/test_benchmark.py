@@ -395,3 +395,38 @@ def test_nnunet2d_recipe_trains_a_deeply_supervised_dynunet(caches):
     assert isinstance(build_optimizer(tiny, trained), opt)
     with pytest.raises(ValueError, match="unknown network"):
         build_model(tiny.replace(network="vnet"))
+
+
+def test_cli_benchmark_protocols(caches, tmp_path):
+    from typer.testing import CliRunner
+
+    from cineaug.benchmark import cli
+
+    args = [
+        "benchmark",
+        "--data",
+        str(caches[0]),
+        "--test-data",
+        str(caches[1]),
+        "--out",
+        str(tmp_path / "b"),
+    ]
+    args += [
+        "--arms",
+        "none",
+        "--sizes",
+        "1",
+        "--seeds",
+        "0",
+        "--steps",
+        "2",
+        "--model",
+        "none",
+        "--no-progress",
+    ]
+    bad = CliRunner().invoke(cli.app, [*args, "--protocol", "fast"])
+    assert bad.exit_code == 2 and "quick, field, nnunet2d" in bad.output
+    no_native = CliRunner().invoke(
+        cli.app, [*args, "--protocol", "field"]
+    )  # test cache without native labels
+    assert no_native.exit_code == 1 and "--crop image" in no_native.output
