@@ -393,8 +393,10 @@ def test_nnunet2d_recipe_trains_a_deeply_supervised_dynunet(caches):
     from cineaug.benchmark import build_optimizer
 
     assert isinstance(build_optimizer(tiny, trained), opt)
-    with pytest.raises(ValueError, match="unknown network"):
-        build_model(tiny.replace(network="vnet"))
+    with pytest.raises(ValueError, match="unknown network 'vnet'"):
+        tiny.replace(network="vnet")
+    with pytest.raises(ValueError, match="unknown scoring"):
+        tiny.replace(scoring="slices")
 
 
 def test_cli_benchmark_protocols(caches, tmp_path):

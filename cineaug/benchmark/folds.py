@@ -55,13 +55,12 @@ def _all_samples(ds: CycleDataset) -> list[dict[str, Any]]:
     return [ds[i] for i in range(len(ds))]
 
 
-def _volumes(ds: CycleDataset, classes: torch.Tensor, required: bool) -> list[Volume]:
+def _volumes(ds: CycleDataset, classes: torch.Tensor, wanted: bool) -> list[Volume]:
     """The 3D test volumes of ``ds`` (:func:`~cineaug.benchmark.volumes.volumes_of`), scored on
-    ``classes`` ``[4]`` only; none when ``ds`` keeps no native labels and they are not ``required``."""
-    cycles = [ds.cycle(i) for i in range(len(ds))]
-    if not required and all(c.native_label is None for c in cycles):
+    ``classes`` ``[4]`` only; none unless ``wanted``."""
+    if not wanted:
         return []
-    volumes = volumes_of(cycles, where=str(ds.root))
+    volumes = volumes_of([ds.cycle(i) for i in range(len(ds))], where=str(ds.root))
     for volume in volumes:
         volume.annotated &= classes
     return volumes
@@ -97,11 +96,11 @@ class Cohorts:
         train_data: prepared cache to draw training subjects from.
         test_data: prepared cache of other subjects to score on; None: leave-one-subject-out folds.
         max_test_frames: cap on scored test frames (see :func:`~cineaug.benchmark.scored_frames`).
-        volumes_required: the test data must keep native labels (per-volume scores); without it
-            volumes are scored wherever the test data keeps them.
+        score_volumes: also score per 3D volume in the native grid (the test data must keep
+            native labels: ``cineaug prepare ... --crop image``).
 
     Raises:
-        ValueError: a test subject in the training data; native labels required and missing.
+        ValueError: a test subject in the training data; volumes to score and no native labels.
     """
 
     def __init__(
@@ -109,7 +108,7 @@ class Cohorts:
         train_data: str | os.PathLike,
         test_data: str | os.PathLike | None,
         max_test_frames: int | None = None,
-        volumes_required: bool = False,
+        score_volumes: bool = False,
     ):
         self.train = CycleDataset(train_data)
         self.test = CycleDataset(test_data) if test_data is not None else None
@@ -118,13 +117,13 @@ class Cohorts:
             shared = sorted(set(self.subjects) & set(self.test.subjects))
             raise ValueError(f"test subjects also in the training data: {shared}")
         self.max_test_frames = max_test_frames
-        self.volumes_required = volumes_required
+        self.score_volumes = score_volumes
         self._trained_classes = _annotated_classes(_all_samples(self.train))  # [4]
         self._fixed = (
             scored_frames(_all_samples(self.test), max_test_frames) if self.test is not None else None
         )
         self._fixed_volumes = (
-            _volumes(self.test, self._trained_classes, volumes_required) if self.test is not None else None
+            _volumes(self.test, self._trained_classes, score_volumes) if self.test is not None else None
         )
         self._pathology_of = {e["subject"]: e["pathology"] for e in self.train.entries}
 
@@ -159,7 +158,7 @@ class Cohorts:
             if frames is None:
                 held = self.train.subset([held_out])
                 frames = scored_frames(_all_samples(held), self.max_test_frames)
-                volumes = _volumes(held, self._trained_classes, self.volumes_required)
+                volumes = _volumes(held, self._trained_classes, self.score_volumes)
             frames.annotated &= self._trained_classes  # score what both sources annotate
             order = [s for s in stratified_order(self._pathology_of, seed) if s != held_out]
             for size in sizes:

@@ -39,6 +39,9 @@ from ..types import ALL_CLASSES, CLASS_NAMES, EXACT_SOURCES
 FOLDED = -1.0e4  # logit given to an unannotated class after folding it into background
 
 
+NETWORKS, OPTIMIZERS, SCORINGS = ("unet", "dynunet"), ("adamw", "sgd"), ("frames", "volumes")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """The fixed training protocol shared by all arms; :data:`PROTOCOLS` names the two in use.
@@ -63,6 +66,13 @@ class Protocol:
     max_test_frames: int | None = None  # cap on scored test frames, evenly spaced (None: all of them)
     threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
     device: str = "cpu"  # torch device of the UNet ("cuda" on a GPU machine); transforms stay on the CPU
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("network", NETWORKS), ("optimizer", OPTIMIZERS), ("scoring", SCORINGS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"unknown {name} {getattr(self, name)!r}: choose one of {', '.join(allowed)}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,8 +124,6 @@ def build_model(protocol: Protocol) -> nn.Module:
             deep_supervision=True,
             deep_supr_num=levels - 2,
         )
-    if protocol.network != "unet":
-        raise ValueError(f"unknown network {protocol.network!r}: unet or dynunet")
     return UNet(
         spatial_dims=2,
         in_channels=1,
@@ -170,8 +178,6 @@ def build_optimizer(protocol: Protocol, model: nn.Module) -> torch.optim.Optimiz
             nesterov=True,
             weight_decay=protocol.weight_decay,
         )
-    if protocol.optimizer != "adamw":
-        raise ValueError(f"unknown optimizer {protocol.optimizer!r}: adamw or sgd")
     return torch.optim.AdamW(model.parameters(), lr=protocol.lr, weight_decay=protocol.weight_decay)
 
 
