@@ -32,6 +32,7 @@ from cineaug.benchmark import (
     arm_spec,
     build_model,
     build_optimizer,
+    collate_frames,
     segmentation_loss,
     share_schedule,
     train_model,
@@ -49,10 +50,7 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     model = build_model(protocol)
     opt = build_optimizer(protocol, model)
     items = [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
-    image, label, annotated = (
-        torch.stack([torch.as_tensor(d[k]) for d in items]) for k in ("image", "label", "annotated")
-    )
-    label = label.round().long()
+    image, label, annotated = collate_frames(items)
     start = time.perf_counter()
     for _ in range(steps):
         loss = segmentation_loss(model(image), label, annotated)

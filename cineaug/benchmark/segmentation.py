@@ -221,7 +221,8 @@ def scored_frames(samples: Sequence[dict[str, Any]], max_frames: int | None = No
     )
 
 
-def _batch(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def collate_frames(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frame samples -> image ``[B,1,H,W]`` float, label ``[B,1,H,W]`` int64, annotated ``[B,4]`` bool."""
     image = torch.stack([torch.as_tensor(d["image"]).float() for d in items])  # [B,1,H,W]
     label = torch.stack([torch.as_tensor(d["label"]).round().long() for d in items])  # [B,1,H,W]
     annotated = torch.stack([torch.as_tensor(d["annotated"]).bool() for d in items])  # [B,4]
@@ -247,7 +248,7 @@ def _draw_batches(
         items = [transform(samples[i]) for i in picks]
         if added is not None and n_added:
             items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
-        yield _batch(items)
+        yield collate_frames(items)
 
 
 def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
@@ -360,19 +361,39 @@ def frame_scores(pred: torch.Tensor, frames: Frames) -> tuple[torch.Tensor, torc
     present in the truth but missing from the prediction gets Dice 0 and HD95 = the frame's diagonal
     (worst case); a class the frame's source does not annotate is NaN.
     """
-    n = len(CLASS_NAMES)
-    p1 = torch.nn.functional.one_hot(pred[:, 0], n).permute(0, 3, 1, 2).float()  # [N,4,H,W]
-    y1 = torch.nn.functional.one_hot(frames.label[:, 0], n).permute(0, 3, 1, 2).float()
-    dice = DiceMetric(include_background=False, reduction="none")(p1, y1)  # [N,3]
-    spacing = [tuple(float(v) for v in s) for s in frames.spacing]
-    with warnings.catch_warnings():  # empty truth / prediction: handled below
-        warnings.simplefilter("ignore")
-        hd = HausdorffDistanceMetric(percentile=95, reduction="none")(p1, y1, spacing=spacing)  # [N,3]
     h, w = pred.shape[-2:]
     diagonal = torch.sqrt((h * frames.spacing[:, 0]) ** 2 + (w * frames.spacing[:, 1]) ** 2)  # [N]
+    spacing = [tuple(float(v) for v in sp) for sp in frames.spacing]
+    return class_scores(one_hot(pred[:, 0]), one_hot(frames.label[:, 0]), spacing, diagonal, frames.annotated)
+
+
+def one_hot(labels: torch.Tensor) -> torch.Tensor:
+    """``[N,*S]`` integer ACDC labels -> ``[N,4,*S]`` float one-hot."""
+    out = torch.nn.functional.one_hot(labels.long(), len(CLASS_NAMES))
+    return out.movedim(-1, 1).float()
+
+
+def class_scores(
+    p1: torch.Tensor,
+    y1: torch.Tensor,
+    spacing: Sequence[Sequence[float]],
+    diagonal: torch.Tensor,
+    annotated: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dice and HD95 (mm) per item and heart class, two ``[N,3]`` tensors, of one-hot predictions and
+    truths ``[N,4,*S]`` (2D frames or 3D volumes), MONAI's metrics.
+
+    A class absent from the truth is NaN (MONAI's ``ignore_empty``); present in the truth but never
+    predicted: Dice 0 and HD95 = ``diagonal`` ``[N]`` (mm, the worst case); a class not ``annotated``
+    ``[N,4]`` is NaN. ``spacing``: each item's pixel size per spatial axis, mm.
+    """
+    dice = DiceMetric(include_background=False, reduction="none")(p1, y1)  # [N,3]
+    with warnings.catch_warnings():  # empty truth / prediction: handled below
+        warnings.simplefilter("ignore")
+        hd = HausdorffDistanceMetric(percentile=95, reduction="none")(p1, y1, spacing=list(spacing))  # [N,3]
     missed = y1[:, 1:].flatten(2).any(-1) & ~p1[:, 1:].flatten(2).any(-1)  # [N,3]
-    hd = torch.where(missed, diagonal[:, None].expand_as(hd), hd)
-    unscored = ~frames.annotated[:, 1:]
+    hd = torch.where(missed, diagonal[:, None].to(hd).expand_as(hd), hd)
+    unscored = ~annotated[:, 1:]
     dice[unscored], hd[unscored] = float("nan"), float("nan")
     return dice, hd
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from monai.metrics import DiceMetric, HausdorffDistanceMetric
 
 from ..preprocess import paste_back
 from ..types import ALL_CLASSES, CLASS_NAMES, CineCycle
+from .segmentation import class_scores, one_hot
 
 PREFIX = "volume_"
 """Prefix of the per-volume columns of a result row (``volume_dice_lv``, ``volume_hd95_mean`` ...)."""
@@ -106,40 +106,15 @@ def predict_volume(model: torch.nn.Module, volume: Volume) -> np.ndarray:
     )
 
 
-def _one_hot(labels: np.ndarray) -> torch.Tensor:
-    """``[Z,H,W]`` labels -> ``[1,4,Z,H,W]`` float one-hot."""
-    return (
-        torch.nn.functional.one_hot(torch.from_numpy(labels).long(), len(CLASS_NAMES))
-        .permute(3, 0, 1, 2)[None]
-        .float()
-    )
-
-
 def volume_scores(pred: np.ndarray, volume: Volume) -> tuple[np.ndarray, np.ndarray]:
-    """3D Dice and HD95 (mm) per heart class of one volume: two ``[3]`` arrays (RV, myocardium, LV).
-
-    As :func:`~cineaug.benchmark.segmentation.frame_scores` per frame: a class absent from the truth
-    is NaN; present in the truth but never predicted: Dice 0 and HD95 = the volume's diagonal; a
-    class the expert did not annotate is NaN.
-    """
-    n = len(CLASS_NAMES)
-    p1 = torch.nn.functional.one_hot(torch.from_numpy(pred).long(), n).permute(3, 0, 1, 2)[None].float()
-    y1 = (
-        torch.nn.functional.one_hot(torch.from_numpy(volume.truth).long(), n)
-        .permute(3, 0, 1, 2)[None]
-        .float()
-    )
+    """3D Dice and HD95 (mm) per heart class of one volume: two ``[3]`` arrays (RV, myocardium, LV),
+    by :func:`~cineaug.benchmark.segmentation.class_scores` (a class absent from the truth: NaN;
+    never predicted: Dice 0, HD95 = the volume's diagonal; not annotated: NaN)."""
     spacing = (volume.slice_mm, *volume.native_spacing)
-    dice = DiceMetric(include_background=False, reduction="none")(p1, y1)[0]  # [3]
-    with warnings.catch_warnings():  # empty truth / prediction: handled below
-        warnings.simplefilter("ignore")
-        hd = HausdorffDistanceMetric(percentile=95, reduction="none")(p1, y1, spacing=spacing)[0]
-    diagonal = float(np.sqrt(sum((s * n_px) ** 2 for s, n_px in zip(spacing, pred.shape))))
-    missed = y1[0, 1:].flatten(1).any(-1) & ~p1[0, 1:].flatten(1).any(-1)  # [3]
-    hd = torch.where(missed, torch.full_like(hd, diagonal), hd)
-    unscored = ~volume.annotated[1:]
-    dice[unscored], hd[unscored] = float("nan"), float("nan")
-    return dice.numpy(), hd.numpy()
+    diagonal = torch.tensor([float(np.sqrt(sum((s * n) ** 2 for s, n in zip(spacing, pred.shape))))])
+    p1, y1 = (one_hot(torch.from_numpy(v)[None]) for v in (pred, volume.truth))  # [1,4,Z,H0,W0]
+    dice, hd = class_scores(p1, y1, [spacing], diagonal, volume.annotated[None])
+    return dice[0].numpy(), hd[0].numpy()
 
 
 def _nanmean(values: np.ndarray, axis: int | None = None) -> np.ndarray | float:
