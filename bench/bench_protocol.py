@@ -1,18 +1,22 @@
 """Wall time of a benchmark run against the UNet's compute alone, per protocol and arm.
 
-For each protocol (``quick``: 64 px, ``field``: 128 px) and arm, in one process and alternating
-(``--rounds`` times, best round counts, so that other load on a shared machine disturbs both alike):
+For each protocol (``quick``: 64 px, ``field``: 128 px), way of running the ``nnunet`` baseline
+(``per-sample`` MONAI transforms, or ``batched``: :class:`~cineaug.transforms.BatchedNnunetAugment`)
+and arm, in one process and alternating (``--rounds`` times, best round counts, so that other load on
+a shared machine disturbs both alike):
 
 - ``wall_s``: ``train_model`` for ``--steps`` steps, exactly as a benchmark run trains (the arm's
-  per-sample transforms, batching, forward, backward, optimiser);
+  transforms, batching, forward, backward, optimiser);
 - ``compute_s``: the same number of steps of forward + backward + optimiser on one batch drawn once
   (the UNet's own compute, no data pipeline).
 
-Prints one JSON line per (protocol, arm) with ``wall_over_compute`` = wall_s / compute_s (the goal:
-<= 1.25), then a summary with the machine (CPU kind and precision). Data: a small simulated cohort
-at each protocol's size (``--data`` to use a cache instead; its crop side must match).
+Prints one JSON line per (protocol, augment, arm) with ``wall_over_compute`` = wall_s / compute_s
+(the goal: <= 1.25), then a summary with the machine (CPU kind and precision) and the worst ratio per
+augment. Data: a small simulated cohort at each protocol's size (``--data`` to use a cache instead;
+its crop side must match).
 
-    python bench/bench_protocol.py [--protocols quick,field] [--arms nnunet,sim-bssfp+nnunet@auto~]
+    python bench/bench_protocol.py [--protocols quick,field] [--augments per-sample,batched]
+                                   [--arms nnunet,sim-bssfp+nnunet@auto~]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from cineaug.benchmark import (
     ArmSources,
     added_transform,
     arm_spec,
+    batch_transform,
     build_model,
     build_optimizer,
     collate_frames,
@@ -50,7 +55,7 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     model = build_model(protocol)
     opt = build_optimizer(protocol, model)
     items = [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
-    image, label, annotated = collate_frames(items)
+    image, label, annotated = collate_frames(items)  # not augmented: the same compute either way
     start = time.perf_counter()
     for _ in range(steps):
         loss = segmentation_loss(model(image), label, annotated)
@@ -60,10 +65,32 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     return time.perf_counter() - start
 
 
+def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: int) -> dict:
+    """Best of ``rounds`` (compute alone, then a real run) for one arm under ``protocol``."""
+    transform = training_transform(spec, sources, protocol.augment)
+    wall, compute = float("inf"), float("inf")
+    for _ in range(rounds):
+        compute = min(compute, compute_seconds(samples, transform, protocol, protocol.steps))
+        _, seconds = train_model(
+            samples,
+            transform,
+            protocol,
+            seed=0,
+            added=added_transform(spec, sources, protocol.augment),
+            n_added=round(spec.added * protocol.batch_size),
+            on_step=share_schedule(spec, transform, protocol.steps, n_subjects=2),
+            batch_transform=batch_transform(spec, protocol.augment),
+        )
+        wall = min(wall, seconds)
+    return {"arm": spec.name, "steps": protocol.steps, "threads": protocol.threads, "wall_s": round(wall, 3),
+            "compute_s": round(compute, 3), "wall_over_compute": round(wall / compute, 3)}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--protocols", default="quick,field")
     ap.add_argument("--arms", default="nnunet,sim-bssfp+nnunet@auto~")
+    ap.add_argument("--augments", default="per-sample,batched")
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
@@ -84,28 +111,15 @@ def main() -> None:
                 Path(tmp) / f"sim{protocol.size}", n=8, size=protocol.size, progress=False
             )
             sources = ArmSources(sim_bank=sim_bank)
-            for arm in args.arms.split(","):
-                spec = arm_spec(arm)
-                transform = training_transform(spec, sources)
-                wall, compute = float("inf"), float("inf")
-                for _ in range(args.rounds):
-                    compute = min(compute, compute_seconds(samples, transform, protocol, args.steps))
-                    _, seconds = train_model(
-                        samples,
-                        transform,
-                        protocol,
-                        seed=0,
-                        added=added_transform(spec, sources),
-                        n_added=round(spec.added * protocol.batch_size),
-                        on_step=share_schedule(spec, transform, protocol.steps, n_subjects=2),
-                    )
-                    wall = min(wall, seconds)
-                row = {"protocol": name, "size": protocol.size, "arm": arm, "steps": args.steps,
-                       "threads": args.threads, "wall_s": round(wall, 3), "compute_s": round(compute, 3),
-                       "wall_over_compute": round(wall / compute, 3)}  # fmt: skip
-                results.append(row)
-                print(json.dumps(row), flush=True)
-    worst = max(r["wall_over_compute"] for r in results)
+            for augment in args.augments.split(","):
+                setting = protocol.replace(augment=augment)
+                for arm in args.arms.split(","):
+                    row = measure(samples, arm_spec(arm), sources, setting, args.rounds)
+                    results.append({"protocol": name, "size": protocol.size, "augment": augment, **row})
+                    print(json.dumps(results[-1]), flush=True)
+    worst = {
+        a: max(r["wall_over_compute"] for r in results if r["augment"] == a) for a in args.augments.split(",")
+    }
     summary = {"summary": True, **describe(), "worst_wall_over_compute": worst,
                "goal": "wall_over_compute <= 1.25"}  # fmt: skip
     print(json.dumps(summary))

@@ -41,6 +41,7 @@ from torch import nn
 from ..generate import SyntheticBank
 from ..transforms import (
     BASELINES,
+    BatchedNnunetAugment,
     RandFramed,
     SyntheticCycleAugmenterd,
     SyntheticShareSchedule,
@@ -250,12 +251,28 @@ def needs_renderer(spec: ArmSpec) -> bool:
     return spec.appearance == "renderer"
 
 
-def training_transform(spec: ArmSpec, sources: ArmSources | None = None) -> Compose:
+def batched(spec: ArmSpec, augment: str) -> bool:
+    """Whether the arm's baseline runs on whole batches: the ``nnunet`` baseline under a protocol's
+    ``augment="batched"`` (:class:`~cineaug.transforms.BatchedNnunetAugment`); other baselines have
+    no batched form and run per sample."""
+    return augment == "batched" and spec.baseline == "nnunet"
+
+
+def batch_transform(spec: ArmSpec, augment: str = "per-sample") -> BatchedNnunetAugment | None:
+    """The transform of each collated batch (image, label ``[B,1,H,W]``) where :func:`batched`, else None."""
+    return BatchedNnunetAugment() if batched(spec, augment) else None
+
+
+def training_transform(
+    spec: ArmSpec, sources: ArmSources | None = None, augment: str = "per-sample"
+) -> Compose:
     """The arm's training transform: cycle sample -> augmented frame sample ``[1,H,W]``.
 
     Args:
         spec: the parsed arm (:func:`arm_spec`).
         sources: where its synthetic samples come from (:class:`ArmSources`).
+        augment: the protocol's ``augment``: with ``"batched"``, the ``nnunet`` baseline is left to
+            :func:`batch_transform` and this transform stops before it.
 
     Raises:
         ValueError: an arm whose source was not given.
@@ -265,20 +282,23 @@ def training_transform(spec: ArmSpec, sources: ArmSources | None = None) -> Comp
         >>> tf.set_random_state(0)  # doctest: +ELLIPSIS
         <monai.transforms.compose.Compose object at ...>
     """
-    return _compose(spec, spec.share, sources or ArmSources())
+    return _compose(spec, spec.share, sources or ArmSources(), augment)
 
 
-def added_transform(spec: ArmSpec, sources: ArmSources | None = None) -> Compose | None:
+def added_transform(
+    spec: ArmSpec, sources: ArmSources | None = None, augment: str = "per-sample"
+) -> Compose | None:
     """For an ``@+share`` arm, the transform of the synthetic samples added to each batch (every
     sample replaced); None for other arms. Arguments as :func:`training_transform`."""
-    return _compose(spec, 1.0, sources or ArmSources()) if spec.added else None
+    return _compose(spec, 1.0, sources or ArmSources(), augment) if spec.added else None
 
 
-def _compose(spec: ArmSpec, share: float, sources: ArmSources) -> Compose:
+def _compose(spec: ArmSpec, share: float, sources: ArmSources, augment: str) -> Compose:
     arm = spec.name or spec
     steps = [RandFramed(("image", "label"))]
+    base = [] if batched(spec, augment) else [baseline(spec.baseline)]
     if spec.labels is None or share == 0:
-        return Compose([*steps, baseline(spec.baseline)])
+        return Compose([*steps, *base])
     if spec.labels == "generator":
         if sources.generator is None and sources.bank is None:
             raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
@@ -297,9 +317,8 @@ def _compose(spec: ArmSpec, share: float, sources: ArmSources) -> Compose:
             raise ValueError(f"arm {arm!r} needs a label renderer (pass --renderer)")
         else:
             appearance = sources.renderer
-    augment = SyntheticCycleAugmenterd(
+    synthetic = SyntheticCycleAugmenterd(
         keys=("image", "label"), prob=share, appearance=appearance, intensity="keep", **source
     )  # the protocol's cycles are in [-1, 1] already, as synthetic ones are: "keep" is "match" per cycle
-    steps.append(augment)
-    steps.append(baseline(spec.baseline))
-    return Compose(steps)
+    steps.append(synthetic)
+    return Compose([*steps, *base])

@@ -115,6 +115,13 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             int | None, typer.Option(help="optimiser steps per run (default: the protocol's)")
         ] = None,
         threads: Annotated[int, typer.Option(help="torch CPU threads (1 when the machine is busy)")] = 2,
+        augment: Annotated[
+            str,
+            typer.Option(
+                help="how the nnunet baseline runs: per-sample (MONAI transforms per frame, as the "
+                "published numbers) or batched (one call per batch: the same distribution, faster)"
+            ),
+        ] = "per-sample",
         device: Annotated[
             str,
             typer.Option(help="torch device of the segmentation UNet, e.g. cuda (transforms run on the CPU)"),
@@ -135,7 +142,12 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
         _check_device(device)
         if protocol not in PROTOCOLS:
             raise typer.BadParameter(f"--protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
-        chosen = PROTOCOLS[protocol].replace(threads=threads, max_test_frames=max_test_frames, device=device)
+        try:
+            chosen = PROTOCOLS[protocol].replace(
+                threads=threads, max_test_frames=max_test_frames, device=device, augment=augment
+            )
+        except ValueError as err:
+            raise typer.BadParameter(f"--augment: {err}") from None
         try:
             specs = [arm_spec(a.strip()) for a in arms.split(",") if a.strip()]
         except ValueError as err:

@@ -23,7 +23,16 @@ from tqdm.auto import tqdm
 
 from ..atomic import atomic_write_bytes
 from ..precision import describe as describe_machine
-from .arms import ARMS, ArmSources, ArmSpec, added_transform, arm_spec, share_schedule, training_transform
+from .arms import (
+    ARMS,
+    ArmSources,
+    ArmSpec,
+    added_transform,
+    arm_spec,
+    batch_transform,
+    share_schedule,
+    training_transform,
+)
 from .folds import Cohorts, Fold
 from .report import render_report
 from .segmentation import Frames, Protocol, class_means, frame_scores, predict, subject_means, train_model
@@ -176,15 +185,16 @@ def _start_output(out: Path, steps: int, resume: bool) -> set[tuple[str, int, in
 
 def _run_arm(out: Path, spec: ArmSpec, fold: Fold, sources: ArmSources, protocol: Protocol) -> dict[str, Any]:
     """Train the arm on the fold, score it on the fold's frames: one row of ``results.jsonl``."""
-    transform = training_transform(spec, sources)
+    transform = training_transform(spec, sources, protocol.augment)
     model, seconds = train_model(
         fold.samples,
         transform,
         protocol,
         fold.seed,
-        added=added_transform(spec, sources),
+        added=added_transform(spec, sources, protocol.augment),
         n_added=round(spec.added * protocol.batch_size),
         on_step=share_schedule(spec, transform, protocol.steps, n_subjects=fold.size),
+        batch_transform=batch_transform(spec, protocol.augment),
     )
     frames = fold.frames
     pred = predict(model, frames.image)

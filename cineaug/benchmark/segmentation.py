@@ -36,10 +36,13 @@ from torch import nn
 
 from ..types import ALL_CLASSES, CLASS_NAMES, EXACT_SOURCES
 
+BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+"""A transform of a whole batch: image, label ``[B,1,H,W]`` -> image, label."""
 FOLDED = -1.0e4  # logit given to an unannotated class after folding it into background
 
 
 NETWORKS, OPTIMIZERS, SCORINGS = ("unet", "dynunet"), ("adamw", "sgd"), ("frames", "volumes")
+AUGMENTS = ("per-sample", "batched")
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,21 @@ class Protocol:
     weight_decay: float = 1e-4
     scoring: str = "frames"  # "frames": per-frame scores; "volumes": per-3D-volume scores in the native
     # grid too (required, and the headline), as the challenges report (:mod:`.volumes`)
+    augment: str = "per-sample"  # how the nnunet baseline runs: "per-sample" (MONAI's transforms on each
+    # frame, as every published cineaug number), or "batched" (on each batch, BatchedNnunetAugment:
+    # the same distribution, a fraction of the time; other baselines stay per sample)
     max_test_frames: int | None = None  # cap on scored test frames, evenly spaced (None: all of them)
     threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
     device: str = "cpu"  # torch device of the UNet ("cuda" on a GPU machine); transforms stay on the CPU
 
     def __post_init__(self) -> None:
-        for name, allowed in (("network", NETWORKS), ("optimizer", OPTIMIZERS), ("scoring", SCORINGS)):
+        checked = (
+            ("network", NETWORKS),
+            ("optimizer", OPTIMIZERS),
+            ("scoring", SCORINGS),
+            ("augment", AUGMENTS),
+        )
+        for name, allowed in checked:
             if getattr(self, name) not in allowed:
                 raise ValueError(
                     f"unknown {name} {getattr(self, name)!r}: choose one of {', '.join(allowed)}"
@@ -237,9 +249,11 @@ def _draw_batches(
     added: Callable[[dict[str, Any]], dict[str, Any]] | None,
     n_added: int,
     on_step: Callable[[int], object] | None,
+    batch_transform: BatchTransform | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Every step's batch, in order: ``on_step(step)``, then ``batch_size`` samples drawn with
-    replacement through ``transform`` (and ``n_added`` through ``added``)."""
+    replacement through ``transform`` (and ``n_added`` through ``added``), collated, then through
+    ``batch_transform``."""
     rng = np.random.default_rng(seed)
     for step in range(protocol.steps):
         if on_step is not None:
@@ -248,7 +262,10 @@ def _draw_batches(
         items = [transform(samples[i]) for i in picks]
         if added is not None and n_added:
             items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
-        yield collate_frames(items)
+        image, label, annotated = collate_frames(items)
+        if batch_transform is not None:
+            image, label = batch_transform(image, label)
+        yield image, label, annotated
 
 
 def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
@@ -300,6 +317,7 @@ def train_model(
     added: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     n_added: int = 0,
     on_step: Callable[[int], object] | None = None,
+    batch_transform: BatchTransform | None = None,
 ) -> tuple[nn.Module, float]:
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
 
@@ -316,12 +334,14 @@ def train_model(
             ``batch_size`` ones of ``transform`` (synthetic samples added, none replaced).
         on_step: called with the step index before each step's samples are drawn (an annealed
             share, :func:`~cineaug.benchmark.arms.share_schedule`).
+        batch_transform: applied to each collated batch (image, label ``[B,1,H,W]``): the batched
+            baseline (:func:`~cineaug.benchmark.arms.batch_transform`); reseeded with ``seed + 2``.
 
     Returns:
         The trained model (eval mode) and the training time in seconds.
     """
     set_determinism(seed)
-    for tf, offset in ((transform, 0), (added, 1)):
+    for tf, offset in ((transform, 0), (added, 1), (batch_transform, 2)):
         if hasattr(tf, "set_random_state"):
             tf.set_random_state(seed + offset)
     device = torch.device(protocol.device)
@@ -332,7 +352,7 @@ def train_model(
     start = time.perf_counter()
     set_track_meta(False)  # plain tensors: faster transforms, nothing here reads the metadata
     try:
-        batches = _draw_batches(samples, transform, protocol, seed, added, n_added, on_step)
+        batches = _draw_batches(samples, transform, protocol, seed, added, n_added, on_step, batch_transform)
         for batch in prefetched(batches):
             image, label, annotated = (t.to(device) for t in batch)
             loss = segmentation_loss(model(image), label, annotated)

@@ -8,6 +8,7 @@ from ..generate import RenderedAppearance, SyntheticBank, SyntheticPool
 from ..tissues import tissue_map
 from .appearance import RandCycleAppearance
 from .baselines import BASELINES, baseline
+from .batched import BatchedNnunetAugment
 from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
 from .recipe import RECOMMENDED_ARM, RecommendedAugmentation, recommended_augmentation
@@ -21,6 +22,7 @@ from .synthetic import (
 
 __all__ = [
     "BASELINES",
+    "BatchedNnunetAugment",
     "RECOMMENDED_ARM",
     "RecommendedAugmentation",
     "recommended_augmentation",
