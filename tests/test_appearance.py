@@ -247,3 +247,44 @@ def test_share_schedule_sets_prob_per_step_and_drives_a_monai_trainer(sim_bank: 
     assert auto.steps == 4 and seen == pytest.approx([0.4, 0.3, 0.2, 0.1])
     by_size = SyntheticShareSchedule.for_subjects([aug], n_subjects=10, steps=10)
     assert (by_size.start, by_size.end, by_size(5)) == (0.1, 0.0, pytest.approx(0.05))
+
+
+def test_texture_jitter_moves_tissue_contrast_and_keeps_the_texture_inside() -> None:
+    from cineaug.transforms import RandTextureJitter
+
+    tissue = np.zeros((2, 32, 32), np.int64)
+    tissue[:, 8:24, 8:24] = LV
+    tissue[:, 12:20, 12:20] = MYO
+    texture = np.sin(np.arange(32) / 2.0)[None, None, :] * np.ones((2, 32, 1))  # stripes in every tissue
+    image = torch.from_numpy(np.clip(0.2 * texture + np.array([-0.5, 0, 0.1, 0.6])[tissue], -1, 1)).float()
+    jitter = RandTextureJitter(blur_sigma=0.0, lowres_prob=0.0, bias_prob=0.0, gamma=(1, 1), noise_std=0.0)
+    outs = [jitter.set_random_state(s)(tissue, image) for s in range(12)]
+    for out in outs:
+        assert out.shape == image.shape and float(out.min()) >= -1 and float(out.max()) <= 1
+        for k in (0, MYO, LV):  # inside each tissue the stripes survive (a linear map of the input)
+            inside = tissue == k
+            r = np.corrcoef(out.numpy()[inside], image.numpy()[inside])[0, 1]
+            assert r > 0.99, (k, r)
+    lv_over_myo = [float(o[tissue == LV].mean() - o[tissue == MYO].mean()) for o in outs]
+    assert np.std(lv_over_myo) > 0.05  # the contrast between tissues moves from draw to draw
+    assert torch.equal(jitter.set_random_state(3)(tissue, image), outs[3])  # seeded
+    with pytest.raises(ValueError, match="differ in shape"):
+        jitter(tissue, image[:1])
+
+
+def test_rendered_bank_randomised_around_its_texture(sim_bank: Path) -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    plain = SyntheticCycleAugmenterd(keys=("image", "label"), prob=1.0, bank=sim_bank).set_random_state(1)
+    jitter = SyntheticCycleAugmenterd(keys=("image", "label"), prob=1.0, bank=sim_bank, appearance="jitter")
+    a, b = plain(sample), jitter.set_random_state(1)(sample)
+    assert torch.equal(a["label"], b["label"]) and not torch.allclose(a["image"], b["image"])
+    heart = a["label"] > 0
+    assert np.corrcoef(a["image"][heart].numpy(), b["image"][heart].numpy())[0, 1] > 0.3  # still that image
+    with pytest.raises(ValueError, match="own_labels"):
+        SyntheticCycleAugmenterd(keys=("image", "label"), own_labels=True, appearance="jitter")
+    spec = arm_spec("sim-render-rand+nnunet@auto~")
+    assert (spec.labels, spec.appearance) == ("simulator", "renderer+jitter")
+    with pytest.raises(ValueError, match="painted ahead"):
+        training_transform(spec, ArmSources(sim_bank=sim_bank))
+    tf = training_transform(spec, ArmSources(sim_bank=sim_bank, rendered_sim_bank=sim_bank))
+    assert tf.transforms[1].augmenter.render.__class__.__name__ == "RandTextureJitter"

@@ -19,7 +19,9 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
   sample's own labels deformed and randomly rendered), ``sim-bssfp``, ``own-bssfp`` (the same, with
   the blood pools always brighter than the myocardium, as in bSSFP cine), and ``render``,
   ``sim-render``, ``own-render`` (the same label sources painted by a trained label renderer,
-  :mod:`cineaug.models.renderer`);
+  :mod:`cineaug.models.renderer`); ``sim-render-rand`` paints simulator labels with the renderer and
+  then randomises each tissue's contrast around that texture
+  (:class:`~cineaug.transforms.appearance.RandTextureJitter`);
 - ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
   then only sets how many samples are drawn, the same for every arm;
 - ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
@@ -61,7 +63,8 @@ class ArmSpec:
     baseline: str
     share: float = 0.0
     labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
-    appearance: str = "source"  # "source" (as the label source renders it), "gmm", "gmm-bssfp" or "renderer"
+    appearance: str = "source"  # "source" (as the label source renders it), "gmm", "gmm-bssfp", "renderer"
+    # or "renderer+jitter" (rendered, then randomised around the rendering)
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
     anneal: bool = False  # the share falls linearly to 0 over training
     by_size: bool = False  # an annealed share that starts at start_share(training subjects)
@@ -81,6 +84,8 @@ class ArmSpec:
             "gmm": "painted at random",
             "gmm-bssfp": "painted at random in bSSFP's contrast order",
             "renderer": "painted by a trained label renderer",
+            "renderer+jitter": "painted by a trained label renderer, then each tissue's contrast "
+            "randomised around it (bias field, gamma and noise on top)",
         }
         if self.labels == "generator" and self.appearance == "source":
             what = "the trained generator's cycles (image and labels)"
@@ -137,6 +142,7 @@ SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
     "own-bssfp": ("own", "gmm-bssfp"),
     "render": ("generator", "renderer"),
     "sim-render": ("simulator", "renderer"),
+    "sim-render-rand": ("simulator", "renderer+jitter"),
     "own-render": ("own", "renderer"),
 }
 """The synthetic part of an arm name."""
@@ -163,6 +169,7 @@ ARMS: tuple[str, ...] = (
     "own-gmm-only",
     "sim-render+nnunet",
     "sim-render-only",
+    "sim-render-rand+nnunet",
     "own-render+nnunet",
     "render+nnunet",
 )
@@ -248,7 +255,7 @@ def needs_simulator(spec: ArmSpec) -> bool:
 
 def needs_renderer(spec: ArmSpec) -> bool:
     """Whether the arm paints its labels with a label renderer (``--renderer``)."""
-    return spec.appearance == "renderer"
+    return spec.appearance.startswith("renderer")
 
 
 def batched(spec: ArmSpec, augment: str) -> bool:
@@ -310,9 +317,15 @@ def _compose(spec: ArmSpec, share: float, sources: ArmSources, augment: str) -> 
     else:
         source = {"own_labels": True}
     appearance: str | nn.Module = spec.appearance
-    if appearance == "renderer":
+    if needs_renderer(spec):
+        jitter = appearance == "renderer+jitter"
         if spec.labels == "simulator" and sources.rendered_sim_bank is not None:
-            source, appearance = {"bank": sources.rendered_sim_bank}, "source"
+            source, appearance = {"bank": sources.rendered_sim_bank}, "jitter" if jitter else "source"
+        elif jitter:
+            raise ValueError(
+                f"arm {arm!r} randomises simulator cycles painted ahead by the renderer: "
+                "pass --sim-bank and --renderer (the benchmark paints them)"
+            )
         elif sources.renderer is None:
             raise ValueError(f"arm {arm!r} needs a label renderer (pass --renderer)")
         else:

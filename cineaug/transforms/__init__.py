@@ -6,7 +6,7 @@ The sources of synthetic cycles (:class:`SyntheticPool`, :class:`SyntheticBank`,
 
 from ..generate import RenderedAppearance, SyntheticBank, SyntheticPool
 from ..tissues import tissue_map
-from .appearance import RandCycleAppearance
+from .appearance import RandCycleAppearance, RandTextureJitter
 from .baselines import BASELINES, baseline
 from .batched import BatchedNnunetAugment
 from .frames import LabeledFramesd, RandFramed
@@ -28,6 +28,7 @@ __all__ = [
     "recommended_augmentation",
     "LabeledFramesd",
     "RandCycleAppearance",
+    "RandTextureJitter",
     "RandFramed",
     "RenderedAppearance",
     "SyntheticBank",

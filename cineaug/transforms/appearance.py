@@ -11,7 +11,10 @@ bias field, blur, resolution loss and noise, so that a segmenter learns shape, n
   losing their grey values;
 - :class:`RandCycleAppearance` paints them: one random mean and spread per tissue, then blur,
   resolution loss, a bias field, gamma and Rician noise, all drawn once per cycle and shared by its
-  frames (noise alone is independent per pixel and frame, as in an acquisition).
+  frames (noise alone is independent per pixel and frame, as in an acquisition);
+- :class:`RandTextureJitter` randomises an image that already has texture (a trained renderer's)
+  around itself: each tissue's mean and contrast move, the texture inside stays; the same
+  corruptions follow.
 
 The corruptions are NumPy and scikit-image on the whole cycle at once: MONAI's array transforms do
 the same per call with 10-20x the overhead at 64 px (measured), and a render runs per training sample.
@@ -29,7 +32,12 @@ from ..preprocess import normalise_intensity
 from ..tissues import N_HEART_CLASSES, tissue_map
 from ..types import LV, MYO, RV
 
-__all__ = ["N_HEART_CLASSES", "RandCycleAppearance", "tissue_map"]  # tissue maps live in cineaug.tissues
+__all__ = [
+    "N_HEART_CLASSES",
+    "RandCycleAppearance",
+    "RandTextureJitter",
+    "tissue_map",
+]  # tissue maps live in cineaug.tissues
 
 
 class RandCycleAppearance(Randomizable):
@@ -93,6 +101,11 @@ class RandCycleAppearance(Randomizable):
         n = max(int(tissue.max()) + 1, N_HEART_CLASSES)
         means, stds = self._means(n), self.R.uniform(*self.std_range, n)
         image = means[tissue] + stds[tissue] * self.R.standard_normal(tissue.shape)  # [T,H,W]
+        return self.corrupt(image)
+
+    def corrupt(self, image: np.ndarray) -> torch.Tensor:
+        """An acquisition's corruptions of a painted cycle ``[T,H,W]`` (>= 0, about [0, 1]): blur,
+        resolution loss, bias field, gamma and Rician noise; then [-1, 1] (float32 tensor)."""
         sigma = self.R.uniform(0.0, self.blur_sigma)
         image = gaussian(image, sigma=(0, sigma, sigma), preserve_range=True)
         if self.R.rand() < self.lowres_prob:
@@ -108,3 +121,57 @@ class RandCycleAppearance(Randomizable):
             image + level * self.R.standard_normal(image.shape), level * self.R.standard_normal(image.shape)
         )
         return torch.from_numpy(normalise_intensity(image.astype(np.float32)))
+
+
+class RandTextureJitter(RandCycleAppearance):
+    """Randomise a rendered cycle around its own texture: ``(tissue [T,H,W], image [T,H,W] in [-1, 1])
+    -> image [T,H,W]`` in [-1, 1].
+
+    Where :class:`RandCycleAppearance` paints each tissue one flat random grey value, this keeps what a
+    trained renderer (or any source) drew inside each tissue (texture, partial volume, the surroundings'
+    structure) and randomises the contrast between tissues: each tissue's mean moves by up to
+    ``shift`` (fraction of the [0, 1] range) and its deviations from that mean scale by ``scale``;
+    then the same acquisition corruptions (blur, resolution loss, bias field, gamma, Rician noise).
+
+    Args:
+        shift: largest move of a tissue's mean intensity (uniform in ``[-shift, shift]``).
+        scale: range of the factor on a tissue's deviations from its mean (its texture's contrast).
+        blur_sigma, lowres_prob, bias_prob, gamma, noise_std: as :class:`RandCycleAppearance`
+            (blur up to 0.5 px by default: the rendering is not sharp to begin with).
+
+    Example:
+        >>> jitter = RandTextureJitter().set_random_state(0)
+        >>> jitter(np.zeros((2, 8, 8), int), torch.zeros(2, 8, 8)).shape
+        torch.Size([2, 8, 8])
+    """
+
+    def __init__(
+        self,
+        shift: float = 0.2,
+        scale: tuple[float, float] = (0.75, 1.25),
+        blur_sigma: float = 0.5,
+        lowres_prob: float = 0.25,
+        bias_prob: float = 0.5,
+        gamma: tuple[float, float] = (0.7, 1.5),
+        noise_std: float = 0.05,
+    ):
+        super().__init__(
+            blur_sigma=blur_sigma,
+            lowres_prob=lowres_prob,
+            bias_prob=bias_prob,
+            gamma=gamma,
+            noise_std=noise_std,
+        )
+        self.shift, self.scale = shift, scale
+
+    def __call__(self, tissue: torch.Tensor | np.ndarray, image: torch.Tensor | np.ndarray) -> torch.Tensor:
+        tissue = np.asarray(tissue).astype(np.int64)
+        x = (np.clip(np.asarray(image, dtype=np.float64), -1, 1) + 1) / 2  # [T,H,W] in [0, 1]
+        if x.shape != tissue.shape:
+            raise ValueError(f"tissue map {tissue.shape} and image {x.shape} differ in shape")
+        n = max(int(tissue.max()) + 1, N_HEART_CLASSES)
+        count = np.bincount(tissue.ravel(), minlength=n)
+        mean = np.bincount(tissue.ravel(), weights=x.ravel(), minlength=n) / np.maximum(count, 1)  # [n]
+        shifts, scales = self.R.uniform(-self.shift, self.shift, n), self.R.uniform(*self.scale, n)
+        painted = (mean + shifts)[tissue] + scales[tissue] * (x - mean[tissue])
+        return self.corrupt(np.clip(painted, 0, None))

@@ -30,7 +30,7 @@ from torch import nn
 from ..generate import RenderedAppearance, SyntheticBank, cycle_source
 from ..tissues import tissue_map
 from ..types import LV, LabelSource
-from .appearance import RandCycleAppearance
+from .appearance import RandCycleAppearance, RandTextureJitter
 from .placement import (
     INTENSITIES,
     Intensity,
@@ -50,8 +50,10 @@ MODES = ("replace", "add")
 RANDOM_APPEARANCES: dict[str, dict[str, float]] = {"gmm": {}, "gmm-bssfp": {"bright_blood_prob": 1.0}}
 """Named random renderings of a label cycle: :class:`RandCycleAppearance` options (``gmm-bssfp``: the
 blood pools always brighter than the myocardium, as in bSSFP cine)."""
-APPEARANCES = ("source", *RANDOM_APPEARANCES)
-"""Appearances of a synthetic cycle: the source's own image, or a random rendering of its labels."""
+APPEARANCES = ("source", *RANDOM_APPEARANCES, "jitter")
+"""Appearances of a synthetic cycle: the source's own image, a random rendering of its labels, or
+(``jitter``) the source's image randomised around its own texture (:class:`RandTextureJitter`: for
+sources that carry real texture, such as a bank painted by a trained renderer)."""
 
 
 def own_deformation() -> Rand2DElasticd:
@@ -111,7 +113,9 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         appearance: ``"source"`` keeps the source's image; ``"gmm"`` renders the label cycle with a
             random appearance (:class:`~cineaug.transforms.appearance.RandCycleAppearance`, or pass
             one configured); ``"gmm-bssfp"`` the same with the blood pools always brighter than the
-            myocardium, as in bSSFP cine (better in-distribution on ACDC); a trained label renderer
+            myocardium, as in bSSFP cine (better in-distribution on ACDC); ``"jitter"`` keeps the
+            source's image and randomises each tissue's contrast around it
+            (:class:`~cineaug.transforms.appearance.RandTextureJitter`); a trained label renderer
             (:class:`~cineaug.models.renderer.LabelRenderer`, or a
             :class:`~cineaug.generate.RenderedAppearance`) paints it with real texture.
         n_clusters: background intensity classes painted by ``"gmm"``
@@ -143,6 +147,8 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         intensity: Intensity = "match",
     ):
         RandomizableTransform.__init__(self, prob)
+        if appearance == "jitter" and own_labels:
+            raise ValueError("appearance='jitter' randomises a drawn image: not with own_labels=True")
         if not callable(intensity) and intensity not in INTENSITIES:
             raise ValueError(f"intensity must be one of {INTENSITIES} or a callable, got {intensity!r}")
         self.intensity = intensity
@@ -157,7 +163,9 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             )
         if isinstance(appearance, nn.Module):
             appearance = RenderedAppearance(appearance)
-        if isinstance(appearance, str):  # "source": the source's own image, nothing to render
+        if appearance == "jitter":
+            appearance = RandTextureJitter()
+        elif isinstance(appearance, str):  # "source": the source's own image, nothing to render
             named = RANDOM_APPEARANCES.get(appearance)
             appearance = None if named is None else RandCycleAppearance(**named)
         self.render = appearance
@@ -221,7 +229,9 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                     f"a sample of {frames} channels: neither a frame (1 channel) nor a cycle of the "
                     f"source's {image.shape[0]} frames"
                 )
-        if self.render is not None:
+        if isinstance(self.render, RandTextureJitter):  # around the source's own image
+            image = self.render(tissue_map(image, label, self.n_clusters), image)
+        elif self.render is not None:
             image = self.render(tissue_map(image, label, self.n_clusters))
         if self.deform is not None:  # the sample's own grid already
             return fit_frames(image, size, "bilinear"), fit_frames(label, size, "nearest")
