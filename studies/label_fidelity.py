@@ -7,7 +7,13 @@ image shows the anatomy its labels claim, as a real scan would; the same model o
 cohort gives the reference. Prints one JSON line per set (Dice per class and mean, HD95), then a
 summary line with the machine.
 
+With ``--appearances source,jitter,gmm-bssfp`` each bank is scored as drawn and again repainted
+as the augmenter would paint it (``jitter``: :class:`~cineaug.transforms.RandTextureJitter` around
+the bank's own image; ``gmm``/``gmm-bssfp``: random appearance of its labels; one seeded draw per
+cycle).
+
     python studies/label_fidelity.py --train CACHE --test CACHE --banks BANK1,BANK2 [--size 20]
+        [--appearances source,jitter]
 """
 
 from __future__ import annotations
@@ -32,14 +38,32 @@ from cineaug.benchmark import (
 )
 from cineaug.data import CycleDataset
 from cineaug.precision import describe
+from cineaug.tissues import tissue_map
+from cineaug.transforms import RandCycleAppearance, RandTextureJitter
+from cineaug.transforms.synthetic import RANDOM_APPEARANCES
 
 
-def bank_frames(root: str, n_cycles: int, frames: tuple[int, ...]) -> Frames:
-    """Frames ``frames`` of the first ``n_cycles`` cycles of a fully labelled cache, scored on every class."""
+def painted(image: torch.Tensor, label: torch.Tensor, appearance: str, seed: int) -> torch.Tensor:
+    """Frame ``[1,H,W]`` repainted as the augmenter paints a drawn frame (``source``: as it is)."""
+    if appearance == "source":
+        return image
+    tissue = tissue_map(image, label, 4)
+    if appearance == "jitter":
+        return RandTextureJitter().set_random_state(seed)(tissue, image)
+    return RandCycleAppearance(**RANDOM_APPEARANCES[appearance]).set_random_state(seed)(tissue)
+
+
+def bank_frames(root: str, n_cycles: int, frames: tuple[int, ...], appearance: str = "source") -> Frames:
+    """Frames ``frames`` of the first ``n_cycles`` cycles of a fully labelled cache, scored on every
+    class, painted with ``appearance`` (:func:`painted`)."""
     ds = CycleDataset(root)
     picked = [(ds[i], t) for i in range(min(n_cycles, len(ds))) for t in frames]
+    images = [
+        painted(s["image"][t : t + 1].float(), s["label"][t : t + 1], appearance, seed=j)
+        for j, (s, t) in enumerate(picked)
+    ]
     return Frames(
-        image=torch.stack([s["image"][t : t + 1] for s, t in picked]).float(),
+        image=torch.stack(images).float(),
         label=torch.stack([s["label"][t : t + 1] for s, t in picked]).long(),
         annotated=torch.ones(len(picked), 4, dtype=torch.bool),
         spacing=torch.stack([s["spacing"] for s, _ in picked]),
@@ -58,6 +82,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--cycles", type=int, default=100, help="cycles per bank (frames 0 and 7 of each)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--appearances", default="source", help="comma-separated: source, jitter, gmm, gmm-bssfp")
     args = ap.parse_args()
     torch.set_flush_denormal(True)
     protocol = Protocol(steps=args.steps, threads=args.threads)
@@ -67,7 +92,10 @@ def main() -> None:
     samples = training_samples(train, order[: args.size])
     model, seconds = train_model(samples, training_transform(arm_spec("nnunet")), protocol, args.seed)
     sets = {"real test": scored_frames(list(CycleDataset(args.test)))}
-    sets.update({bank: bank_frames(bank, args.cycles, (0, 7)) for bank in args.banks.split(",") if bank})
+    for bank in filter(None, args.banks.split(",")):
+        for look in args.appearances.split(","):
+            name = bank if look == "source" else f"{bank} ({look})"
+            sets[name] = bank_frames(bank, args.cycles, (0, 7), look)
     for name, frames in sets.items():
         result = score(predict(model, frames.image), frames)
         row = {"set": name, "frames": len(frames.keys)}
