@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 from cineaug.benchmark import (
     Frames,
     Protocol,
     arm_spec,
+    build_model,
     predict,
     score,
     scored_frames,
@@ -83,14 +86,23 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=100, help="cycles per bank (frames 0 and 7 of each)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--appearances", default="source", help="comma-separated: source, jitter, gmm, gmm-bssfp")
+    ap.add_argument(
+        "--model", help="a segmenter's weights (.safetensors): trained and saved there the first time"
+    )
     args = ap.parse_args()
     torch.set_flush_denormal(True)
     protocol = Protocol(steps=args.steps, threads=args.threads)
     torch.set_num_threads(args.threads)
     train = CycleDataset(args.train)
     order = stratified_order({e["subject"]: e["pathology"] for e in train.entries}, args.seed)
-    samples = training_samples(train, order[: args.size])
-    model, seconds = train_model(samples, training_transform(arm_spec("nnunet")), protocol, args.seed)
+    if args.model and Path(args.model).is_file():  # the segmenter of an earlier call (same options)
+        model, seconds = build_model(protocol).eval(), 0.0
+        model.load_state_dict(load_file(args.model))
+    else:
+        samples = training_samples(train, order[: args.size])
+        model, seconds = train_model(samples, training_transform(arm_spec("nnunet")), protocol, args.seed)
+        if args.model:
+            save_file(model.state_dict(), args.model)
     sets = {"real test": scored_frames(list(CycleDataset(args.test)))}
     for bank in filter(None, args.banks.split(",")):
         for look in args.appearances.split(","):
