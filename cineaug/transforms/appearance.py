@@ -136,8 +136,12 @@ class RandTextureJitter(RandCycleAppearance):
     Args:
         shift: largest move of a tissue's mean intensity (uniform in ``[-shift, shift]``).
         scale: range of the factor on a tissue's deviations from its mean (its texture's contrast).
-        blur_sigma, lowres_prob, bias_prob, gamma, noise_std: as :class:`RandCycleAppearance`
-            (blur up to 0.5 px by default: the rendering is not sharp to begin with).
+        blur_sigma: upper bound of the Gaussian blur (pixels); 0.5 by default, the rendering is not
+            sharp to begin with.
+        lowres_prob: as :class:`RandCycleAppearance`.
+        bias_prob: as :class:`RandCycleAppearance`.
+        gamma: as :class:`RandCycleAppearance`.
+        noise_std: as :class:`RandCycleAppearance`.
 
     Example:
         >>> jitter = RandTextureJitter().set_random_state(0)
