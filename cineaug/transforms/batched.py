@@ -3,8 +3,9 @@
 :func:`~cineaug.transforms.baseline` ``("nnunet")`` runs MONAI's dictionary transforms on one frame at
 a time: a dozen Python-level transforms per sample, which on a small frame cost more than the UNet's
 step. :class:`BatchedNnunetAugment` draws the same parameters for every frame of a batch, vectorised,
-and applies them with one sampling grid (rotation, zoom and flips composed into one affine per frame,
-one ``grid_sample`` call) and batched intensity kernels. It runs on the batch's device.
+and applies them with one sampling grid (rotation and zoom composed into one affine per frame, one
+``grid_sample`` call; flips as exact index reversals) and batched intensity kernels. It runs on the
+batch's device.
 
 The same distribution as the per-sample pipeline (``tests/test_batched.py`` compares their statistics
 on a fixed seed), with one difference: rotation and zoom resample once, not twice (nnU-Net resamples
