@@ -2,8 +2,8 @@
 
 For each protocol (``quick``: 64 px, ``field``: 128 px), way of running the ``nnunet`` baseline
 (``per-sample`` MONAI transforms, or ``batched``: :class:`~cineaug.transforms.BatchedNnunetAugment`)
-and arm, in one process and alternating (``--rounds`` times, best round counts, so that other load on
-a shared machine disturbs both alike):
+and arm, in one process, alternating a compute round and a wall round (``--rounds`` times, best round
+counts, so that other load on a shared machine disturbs both alike):
 
 - ``wall_s``: ``train_model`` for ``--steps`` steps, exactly as a benchmark run trains (the arm's
   transforms, batching, forward, backward, optimiser);

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from cineaug.benchmark import (
@@ -95,14 +96,19 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     train = CycleDataset(args.train)
     order = stratified_order({e["subject"]: e["pathology"] for e in train.entries}, args.seed)
-    if args.model and Path(args.model).is_file():  # the segmenter of an earlier call (same options)
-        model, seconds = build_model(protocol).eval(), 0.0
+    made = {"train": str(Path(args.train).resolve()), "size": str(args.size), "seed": str(args.seed),
+            "steps": str(args.steps)}  # fmt: skip
+    if args.model and Path(args.model).is_file():  # the segmenter of an earlier call with these options
+        with safe_open(args.model, "pt") as f:
+            if f.metadata() != made:
+                raise SystemExit(f"{args.model} was trained with {f.metadata()}, asked {made}: remove it")
+        model, seconds = build_model(protocol).eval(), float("nan")
         model.load_state_dict(load_file(args.model))
     else:
         samples = training_samples(train, order[: args.size])
         model, seconds = train_model(samples, training_transform(arm_spec("nnunet")), protocol, args.seed)
         if args.model:
-            save_file(model.state_dict(), args.model)
+            save_file(model.state_dict(), args.model, metadata=made)
     sets = {"real test": scored_frames(list(CycleDataset(args.test)))}
     for bank in filter(None, args.banks.split(",")):
         for look in args.appearances.split(","):
@@ -114,7 +120,8 @@ def main() -> None:
         row.update({k: round(float(v), 4) for k, v in result.items() if np.isfinite(v)})
         print(json.dumps(row), flush=True)
     summary = {"summary": "label_fidelity", "train_subjects": args.size, "steps": args.steps}
-    print(json.dumps({**summary, "train_seconds": round(seconds, 1), "machine": describe()}))
+    trained = None if np.isnan(seconds) else round(seconds, 1)  # None: loaded from --model
+    print(json.dumps({**summary, "train_seconds": trained, "machine": describe()}))
 
 
 if __name__ == "__main__":

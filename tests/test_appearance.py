@@ -22,7 +22,13 @@ from cineaug.benchmark.segmentation import Protocol, train_model
 from cineaug.data import cycle_to_sample
 from cineaug.prepare import write_simulated_dataset
 from cineaug.tissues import N_HEART_CLASSES
-from cineaug.transforms import RandCycleAppearance, SyntheticCycleAugmenterd, start_share, tissue_map
+from cineaug.transforms import (
+    RandCycleAppearance,
+    SyntheticBank,
+    SyntheticCycleAugmenterd,
+    start_share,
+    tissue_map,
+)
 from cineaug.types import LV, MYO, LabelSource
 
 
@@ -288,3 +294,9 @@ def test_rendered_bank_randomised_around_its_texture(sim_bank: Path) -> None:
         training_transform(spec, ArmSources(sim_bank=sim_bank))
     tf = training_transform(spec, ArmSources(sim_bank=sim_bank, rendered_sim_bank=sim_bank))
     assert tf.transforms[1].augmenter.render.__class__.__name__ == "RandTextureJitter"
+    from cineaug.benchmark.sources import BenchmarkSources
+    from cineaug.models import LabelRenderer
+
+    renderer = LabelRenderer(resolution=32, fmap_base=256, fmap_max=8, latent_dim=4)
+    sources = BenchmarkSources(ArmSources(sim_bank=SyntheticBank(sim_bank), renderer=renderer))
+    assert sources.runnable([spec]) == ([spec], [])  # the bank it paints per fold is not there yet

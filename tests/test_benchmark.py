@@ -312,6 +312,22 @@ def test_resume_keeps_finished_runs_and_drops_a_cut_line(caches, tmp_path):
     assert [(r["seed"], r["dice_mean"]) for r in again] == [(r["seed"], r["dice_mean"]) for r in rows]
 
 
+def test_resume_keeps_only_runs_of_the_same_steps_and_augmentation(tmp_path):
+    from cineaug.benchmark.runner import _finished_runs
+
+    path = tmp_path / "results.jsonl"
+    rows = [
+        {"arm": "nnunet", "size": 2, "seed": 0, "steps": 30},  # written before rows named their augment
+        {"arm": "nnunet", "size": 2, "seed": 1, "steps": 30, "augment": "per-sample"},
+        {"arm": "nnunet", "size": 2, "seed": 2, "steps": 30, "augment": "batched"},
+        {"arm": "nnunet", "size": 2, "seed": 3, "steps": 40, "augment": "batched"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert _finished_runs(path, 30, "batched") == {("nnunet", 2, 2)}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert _finished_runs(path, 30) == {("nnunet", 2, 0), ("nnunet", 2, 1)}
+
+
 def test_classes_the_training_source_lacks_are_not_scored(tmp_path):
     train = write_cache(tmp_path / "train", "sb", 2, sunnybrook=True)  # no RV labels
     test = write_cache(tmp_path / "test", "full", 2)  # RV labelled

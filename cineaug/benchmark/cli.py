@@ -147,7 +147,7 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 threads=threads, max_test_frames=max_test_frames, device=device, augment=augment
             )
         except ValueError as err:
-            raise typer.BadParameter(f"--augment: {err}") from None
+            raise typer.BadParameter(str(err)) from None
         try:
             specs = [arm_spec(a.strip()) for a in arms.split(",") if a.strip()]
         except ValueError as err:

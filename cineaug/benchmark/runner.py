@@ -45,9 +45,10 @@ PREDICTIONS = "predictions"
 N_EXAMPLES = 4  # test frames kept per run for the report's montage
 
 
-def _finished_runs(path: Path, steps: int) -> set[tuple[str, int, int]]:
-    """``(arm, size, seed)`` of the complete rows of a results file with ``steps``; the file is
-    rewritten with those rows only (a line cut short by an interruption is dropped)."""
+def _finished_runs(path: Path, steps: int, augment: str = "per-sample") -> set[tuple[str, int, int]]:
+    """``(arm, size, seed)`` of the complete rows of a results file with ``steps`` and ``augment``
+    (rows before ``augment`` was recorded ran per sample); the file is rewritten with those rows only
+    (a line cut short by an interruption is dropped)."""
     if not path.is_file():
         return set()
     rows = []
@@ -56,7 +57,7 @@ def _finished_runs(path: Path, steps: int) -> set[tuple[str, int, int]]:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if row.get("steps") == steps:
+        if row.get("steps") == steps and row.get("augment", "per-sample") == augment:
             rows.append(row)
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
     return {(r["arm"], r["size"], r["seed"]) for r in rows}
@@ -150,7 +151,7 @@ def run_benchmark(
     threads = torch.get_num_threads()
     torch.set_num_threads(protocol.threads)
     torch.set_flush_denormal(True)
-    done = _start_output(out, protocol.steps, resume)
+    done = _start_output(out, protocol, resume)
     sources.save_gif(out)
     bar = tqdm(total=len(run_specs) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")
     try:
@@ -170,12 +171,12 @@ def run_benchmark(
     return out
 
 
-def _start_output(out: Path, steps: int, resume: bool) -> set[tuple[str, int, int]]:
+def _start_output(out: Path, protocol: Protocol, resume: bool) -> set[tuple[str, int, int]]:
     """Make ``out``; the runs kept from an earlier benchmark there (resume), or none (a fresh run: no
     result, fold renderer, rendered bank or GIF of an earlier one is kept)."""
     out.mkdir(parents=True, exist_ok=True)
     if resume:
-        return _finished_runs(out / RESULTS, steps)
+        return _finished_runs(out / RESULTS, protocol.steps, protocol.augment)
     (out / RESULTS).unlink(missing_ok=True)
     for folder in ("renderers", "rendered"):
         shutil.rmtree(out / folder, ignore_errors=True)
@@ -204,6 +205,7 @@ def _run_arm(out: Path, spec: ArmSpec, fold: Fold, sources: ArmSources, protocol
     dice, hd = frame_scores(pred, frames)
     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
     row.update(train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys))
+    row.update(augment=protocol.augment)
     row.update(subjects=fold.subjects, held_out=fold.held_out)
     row.update(subject_means(dice, hd, frames.subjects))
     if fold.volumes:

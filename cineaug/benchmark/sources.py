@@ -89,7 +89,9 @@ class BenchmarkSources:
             )
         for spec in run:  # a fine-tuned renderer exists only per fold
             if not (self.finetune is not None and needs_renderer(spec)):
-                training_transform(spec, self.arms)
+                # a jittered rendered bank is painted per fold: the simulator bank stands in for it here
+                stand_in = self.arms.rendered_sim_bank or self.arms.sim_bank
+                training_transform(spec, replace(self.arms, rendered_sim_bank=stand_in))
         return run, skipped
 
     def for_fold(

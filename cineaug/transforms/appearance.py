@@ -131,7 +131,8 @@ class RandTextureJitter(RandCycleAppearance):
     trained renderer (or any source) drew inside each tissue (texture, partial volume, the surroundings'
     structure) and randomises the contrast between tissues: each tissue's mean moves by up to
     ``shift`` (fraction of the [0, 1] range) and its deviations from that mean scale by ``scale``;
-    then the same acquisition corruptions (blur, resolution loss, bias field, gamma, Rician noise).
+    values pushed below 0 are clipped (a dark tissue moved down keeps less of its texture); then the
+    same acquisition corruptions (blur, resolution loss, bias field, gamma, Rician noise).
 
     Args:
         shift: largest move of a tissue's mean intensity (uniform in ``[-shift, shift]``).

@@ -4,8 +4,8 @@
 a time: a dozen Python-level transforms per sample, which on a small frame cost more than the UNet's
 step. :class:`BatchedNnunetAugment` draws the same parameters for every frame of a batch, vectorised,
 and applies them with one sampling grid (rotation and zoom composed into one affine per frame, one
-``grid_sample`` call; flips as exact index reversals) and batched intensity kernels. It runs on the
-batch's device.
+``grid_sample`` call per padding mode; flips as exact index reversals) and batched intensity kernels.
+It runs on the batch's device (in the benchmark, on the CPU thread that draws the batches).
 
 The same distribution as the per-sample pipeline (``tests/test_batched.py`` compares their statistics
 on a fixed seed), with one difference: rotation and zoom resample once, not twice (nnU-Net resamples
@@ -68,8 +68,8 @@ class BatchedNnunetAugment:
         return torch.rand(n, generator=self.generator) < p
 
     def _spatial(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flips exactly (index reversal); rotation, zoom and flips of the frames drawn for a rotation
-        or a zoom as one affine per frame: one resampling of image and label."""
+        """Flips as exact index reversals; then rotation and zoom of the frames drawn for either as one
+        affine per frame: one resampling of image and label."""
         b, _, h, w = image.shape
         rotated = self._chance(b, 0.2)
         angle = torch.where(rotated, self._uniform(b, -math.pi, math.pi), torch.zeros(b))
