@@ -54,6 +54,7 @@ def _final_state(run: Path) -> dict[str, torch.Tensor]:
     return load_file(sorted(run.glob("training-state-*.safetensors"))[-1])
 
 
+@pytest.mark.slow  # 30+ s: a training run killed and resumed; run with -m slow
 def test_resume_after_sigkill_is_lossless(tmp_path: Path) -> None:
     cache = write_disk_cache(tmp_path / "cache")
     opts = ["--set", "total_images=256", "--set", "checkpoint_images=128"]
