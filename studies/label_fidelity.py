@@ -43,18 +43,17 @@ from cineaug.benchmark import (
 from cineaug.data import CycleDataset
 from cineaug.precision import describe
 from cineaug.tissues import tissue_map
-from cineaug.transforms import RandCycleAppearance, RandTextureJitter
-from cineaug.transforms.synthetic import RANDOM_APPEARANCES
+from cineaug.transforms import RandTextureJitter
+from cineaug.transforms.synthetic import named_appearance
 
 
 def painted(image: torch.Tensor, label: torch.Tensor, appearance: str, seed: int) -> torch.Tensor:
     """Frame ``[1,H,W]`` repainted as the augmenter paints a drawn frame (``source``: as it is)."""
     if appearance == "source":
         return image
+    paint = named_appearance(appearance).set_random_state(seed)
     tissue = tissue_map(image, label, 4)
-    if appearance == "jitter":
-        return RandTextureJitter().set_random_state(seed)(tissue, image)
-    return RandCycleAppearance(**RANDOM_APPEARANCES[appearance]).set_random_state(seed)(tissue)
+    return paint(tissue, image) if isinstance(paint, RandTextureJitter) else paint(tissue)
 
 
 def bank_frames(root: str, n_cycles: int, frames: tuple[int, ...], appearance: str = "source") -> Frames:

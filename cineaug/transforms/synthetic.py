@@ -56,6 +56,15 @@ APPEARANCES = ("source", *RANDOM_APPEARANCES, "jitter")
 sources that carry real texture, such as a bank painted by a trained renderer)."""
 
 
+def named_appearance(name: str) -> RandCycleAppearance | None:
+    """The painter of a named appearance (:data:`APPEARANCES`): None for ``"source"`` (the source's
+    own image), :class:`RandTextureJitter` for ``"jitter"``, else a :class:`RandCycleAppearance`."""
+    if name == "jitter":
+        return RandTextureJitter()
+    named = RANDOM_APPEARANCES.get(name)
+    return None if named is None else RandCycleAppearance(**named)
+
+
 def own_deformation() -> Rand2DElasticd:
     """Affine + elastic warp of a sample's own ``image``/``label`` ``[T,H,W]`` (one warp for all frames)."""
     return Rand2DElasticd(
@@ -163,11 +172,8 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             )
         if isinstance(appearance, nn.Module):
             appearance = RenderedAppearance(appearance)
-        if appearance == "jitter":
-            appearance = RandTextureJitter()
-        elif isinstance(appearance, str):  # "source": the source's own image, nothing to render
-            named = RANDOM_APPEARANCES.get(appearance)
-            appearance = None if named is None else RandCycleAppearance(**named)
+        if isinstance(appearance, str):
+            appearance = named_appearance(appearance)
         self.render = appearance
         self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
