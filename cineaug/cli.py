@@ -244,11 +244,17 @@ def _register_training_commands() -> None:
     app.command("render")(render_command)
 
 
-def _fold_renderer_finetune(renderer: str, data: str, images: int, threads: int):  # noqa: ANN202
-    """``cineaug benchmark --renderer-finetune``: training's per-fold fine-tuning (loaded when used)."""
+def _fold_renderer_finetune(  # noqa: ANN202
+    renderer: str, data: str, images: int, threads: int, refine: str | None = None,
+    unlabelled: str | None = None,
+):  # fmt: skip
+    """``cineaug benchmark --renderer-finetune [--renderer-refine F]``: training's per-fold fine-tuning
+    and refinement (loaded when used)."""
     from .training.fold_renderer import FoldRendererFinetune
+    from .training.refine import RefineSettings
 
-    return FoldRendererFinetune(renderer, data, images, threads)
+    settings = None if refine is None else RefineSettings(refine, unlabelled=unlabelled)
+    return FoldRendererFinetune(renderer, data, images, threads, settings)
 
 
 def _register_benchmark_commands() -> None:

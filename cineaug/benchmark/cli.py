@@ -47,9 +47,20 @@ def _check_device(device: str) -> None:
         raise typer.BadParameter(f"--device {device!r}: torch sees no CUDA device on this machine")
 
 
-FoldFinetuneFactory = Callable[[str, str, int, int], "FoldFinetune"]
-"""``(renderer run, training cache, images, threads) -> per-fold fine-tuning``, e.g.
-:class:`cineaug.training.FoldRendererFinetune`."""
+FoldFinetuneFactory = Callable[[str, str, int, int, "str | None", "str | None"], "FoldFinetune"]
+"""``(renderer run, training cache, images, threads, refine feedback, unlabelled cache) -> per-fold
+fine-tuning``, e.g. :class:`cineaug.training.FoldRendererFinetune`."""
+
+
+def _check_unlabelled(unlabelled: Path | None, test_data: Path | None) -> None:
+    """Refuse an unlabelled cache that holds a test subject (its texture would leak into training)."""
+    if unlabelled is None or test_data is None or str(test_data) == "simulator":
+        return
+    from ..data import CycleDataset
+
+    shared = sorted(set(CycleDataset(unlabelled).subjects) & set(CycleDataset(test_data).subjects))
+    if shared:
+        raise typer.BadParameter(f"--renderer-unlabelled {unlabelled} holds test subjects {shared[:5]}")
 
 
 def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> Callable[..., None]:
@@ -102,6 +113,17 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 "on that fold's training subjects only (0: use it as it is)"
             ),
         ] = 0,
+        renderer_refine: Annotated[
+            str | None,
+            typer.Option(
+                help="then refine each fold's renderer: 'segmentation' (a segmenter stepped on its renders "
+                "must do better on the fold's real frames) or 'unlabelled' (texture of --renderer-unlabelled)"
+            ),
+        ] = None,
+        renderer_unlabelled: Annotated[
+            Path | None,
+            typer.Option(help="cache whose images (labels unused) give --renderer-refine unlabelled texture"),
+        ] = None,
         n_test: Annotated[int, typer.Option(help="simulated test subjects (--data simulator)")] = 8,
         protocol: Annotated[
             str,
@@ -162,7 +184,16 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 raise typer.BadParameter(
                     "--renderer-finetune needs --renderer RUN (a renderer's training run)"
                 )
-            finetune = fold_finetune(renderer, str(data), renderer_finetune, threads)
+            _check_unlabelled(renderer_unlabelled, test_data)
+            unlabelled = None if renderer_unlabelled is None else str(renderer_unlabelled)
+            try:
+                finetune = fold_finetune(
+                    renderer, str(data), renderer_finetune, threads, renderer_refine, unlabelled
+                )
+            except ValueError as err:
+                raise typer.BadParameter(str(err)) from None
+        elif renderer_refine is not None:
+            raise typer.BadParameter("--renderer-refine refines fold renderers: pass --renderer-finetune N")
         try:
             if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
                 from .demo import simulate_cohorts

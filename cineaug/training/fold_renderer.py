@@ -14,6 +14,7 @@ from torch import nn
 from ..atomic import atomic_write_json
 from ..errors import CineDataError
 from ..pretrained import load_pretrained
+from .refine import RefineSettings
 
 FINETUNE = "finetune.json"  # what a fine-tuned run folder was fine-tuned from, on and for how long
 
@@ -75,12 +76,22 @@ class FoldRendererFinetune:
         data: the cache of the fold's subjects (the benchmark's training data).
         images: real frames shown per fold.
         threads: torch threads of the fine-tuning (0: torch's default).
+        refine: then refine the fine-tuned renderer (:func:`~cineaug.training.refine.refine_renderer`,
+            in ``out/refined-<feedback>/``).
     """
 
     init_from: str
     data: str
     images: int = 4_000
     threads: int = 0
+    refine: RefineSettings | None = None
 
     def __call__(self, subjects: list[str], out: Path, seed: int) -> nn.Module:
-        return finetune_renderer(self.init_from, self.data, subjects, out, self.images, seed, self.threads)
+        from .refine import refine_renderer
+
+        images, threads = self.images, self.threads
+        renderer = finetune_renderer(self.init_from, self.data, subjects, out, images, seed, threads)
+        if self.refine is None:
+            return renderer
+        return refine_renderer(renderer, self.data, subjects, out / f"refined-{self.refine.feedback}",
+                               self.refine, seed)  # fmt: skip
