@@ -253,7 +253,7 @@ def _fold_renderer_finetune(  # noqa: ANN202
     from .training.fold_renderer import FoldRendererFinetune
     from .training.refine import RefineSettings
 
-    settings = None if refine is None else RefineSettings(refine, unlabelled=unlabelled)
+    settings = None if refine is None else RefineSettings.of(refine, unlabelled=unlabelled)
     return FoldRendererFinetune(renderer, data, images, threads, settings)
 
 

@@ -49,6 +49,12 @@ def test_settings_refuse_an_unknown_feedback_and_unlabelled_without_frames() -> 
         RefineSettings("segmentation", steps=0)
 
 
+def test_each_feedback_has_its_defaults_and_changes_override_them() -> None:
+    assert (RefineSettings.of("segmentation").lr, RefineSettings.of("segmentation").anchor) == (1e-3, 0.1)
+    assert RefineSettings.of("unlabelled", unlabelled="u") == RefineSettings("unlabelled", unlabelled="u")
+    assert RefineSettings.of("segmentation", lr=5e-4).lr == 5e-4
+
+
 def test_unlabelled_frames_are_acquired_frames_resized_and_capped(cache: Path) -> None:
     frames = unlabelled_frames(cache, 16, limit=25, seed=0)
     assert frames.shape == (25, 16, 16)

@@ -42,6 +42,10 @@ from .realframes import RealFrames, simulated_tissue_cycles
 
 FEEDBACKS = ("segmentation", "unlabelled")
 REFINE = "refine.json"  # what a refined renderer folder was refined from and with
+FEEDBACK_DEFAULTS = {"segmentation": {"lr": 1e-3, "anchor": 0.1}}
+"""Per feedback: the second-order signal is weak and noisy, so the renderer needs a larger step and a
+looser anchor to move at all (lr 1e-4 with anchor 1 moved renders by 0.004 in L1 over 200 updates; lr
+1e-3 with anchor 0.1 by 0.04, as far as the unlabelled texture moves them at 1e-4)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,11 @@ class RefineSettings:
     sim_cycles: int = 20
     unlabelled: str | None = None
     max_unlabelled: int = 4_000
+
+    @classmethod
+    def of(cls, feedback: str, **changes) -> RefineSettings:
+        """``feedback``'s settings: :data:`FEEDBACK_DEFAULTS` over the fields' defaults, then ``changes``."""
+        return cls(feedback, **{**FEEDBACK_DEFAULTS.get(feedback, {}), **changes})
 
     def __post_init__(self):
         if self.feedback not in FEEDBACKS:
