@@ -208,7 +208,7 @@ def test_the_command_line_starts_without_torch_monai_or_the_readers():
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout  # bench/bench_cli.py times it: --help well under 1 s
+    assert out.stdout.strip() == "[]", out.stdout  # benchmarks/bench_cli.py times it: --help well under 1 s
 
 
 def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):

@@ -2,7 +2,7 @@
 
 Example:
     >>> from cineaug.benchmark import run_benchmark                                     # doctest: +SKIP
-    >>> run_benchmark("sim-train/", "sim-test/", ["none", "synthetic"], [2, 4], [0, 1, 2], "bench/",
+    >>> run_benchmark("sim-train/", "sim-test/", ["none", "synthetic"], [2, 4], [0, 1, 2], "benchmarks/",
     ...               generator="progan-sim-64")                                       # doctest: +SKIP
 """
 

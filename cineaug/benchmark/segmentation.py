@@ -273,7 +273,7 @@ def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
     The per-sample transforms (numpy, scipy and torch kernels, which release the GIL) then run while
     the UNet computes the previous step, so a run's wall time approaches the UNet's compute alone
-    (``bench/bench_protocol.py``). The draws are made by that one thread in the same order as
+    (``benchmarks/bench_protocol.py``). The draws are made by that one thread in the same order as
     without it: the same seed gives the same batches. An exception on the thread is raised here.
     """
     queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)

@@ -1,6 +1,6 @@
 """Speed of the simulator: seconds per 256x256 20-frame subject on one core, subjects/s on a pool.
 
-Usage: python bench/bench_simulate.py [--n 20] [--workers 2] [--profile]
+Usage: python benchmarks/bench_simulate.py [--n 20] [--workers 2] [--profile]
 Prints one JSON object.
 """
 

@@ -15,7 +15,7 @@ Prints one JSON line per (protocol, augment, arm) with ``wall_over_compute`` = w
 augment. Data: a small simulated cohort at each protocol's size (``--data`` to use a cache instead;
 its crop side must match).
 
-    python bench/bench_protocol.py [--protocols quick,field] [--augments per-sample,batched]
+    python benchmarks/bench_protocol.py [--protocols quick,field] [--augments per-sample,batched]
                                    [--arms nnunet,sim-bssfp+nnunet@auto~]
 """
 

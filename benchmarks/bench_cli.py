@@ -3,7 +3,7 @@ and against importing torch, as whole processes (best of interleaved rounds).
 
 Goal: ``cineaug --help`` under 1 s. Prints one JSON object with the CPU kind.
 
-    python bench/bench_cli.py [--repeats 5]
+    python benchmarks/bench_cli.py [--repeats 5]
 """
 
 from __future__ import annotations

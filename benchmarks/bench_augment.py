@@ -11,7 +11,7 @@ generator is the shipped ``progan-sim-64`` when present, else a randomly initial
 architecture (the cost does not depend on the weights); the bank is ``--bank-n`` cycles sampled from it
 into a temporary folder first.
 
-    python bench/bench_augment.py [--model progan-sim-64] [--n 128] [--rounds 7] [--precision auto]
+    python benchmarks/bench_augment.py [--model progan-sim-64] [--n 128] [--rounds 7] [--precision auto]
 """
 
 from __future__ import annotations

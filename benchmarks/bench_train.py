@@ -8,7 +8,7 @@ times each, and the best round counts, so that other processes on a shared machi
 alike. Prints one JSON line per (preset, resolution) with ``speedup`` = preset / fp32, then a summary
 line with the machine and what the precision choice rests on.
 
-    python bench/bench_train.py [--presets progan64,progan64-small] [--res 32,64] [--steps 2]
+    python benchmarks/bench_train.py [--presets progan64,progan64-small] [--res 32,64] [--steps 2]
 """
 
 from __future__ import annotations

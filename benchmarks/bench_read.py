@@ -4,7 +4,7 @@ Prints JSON. Goal: reader <= 1.5x ``dcmread + pixel_array`` of the same files, e
 (the reader also groups slices, orders frames, reads the contours and rasterises them). The four
 readings alternate round by round and the best round of each counts.
 
-    python bench/bench_read.py [--data ../shared/data/sunnybrook-subset] [--repeats 3]
+    python benchmarks/bench_read.py [--data ../shared/data/sunnybrook-subset] [--repeats 3]
 """
 
 from __future__ import annotations

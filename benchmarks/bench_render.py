@@ -11,7 +11,7 @@
 Each measure takes the best of ``--rounds``, so other processes on a shared machine disturb it less.
 Prints one JSON line per measure, then a summary line with the machine.
 
-    python bench/bench_render.py [--preset render64-small] [--steps 4] [--threads 1]
+    python benchmarks/bench_render.py [--preset render64-small] [--steps 4] [--threads 1]
 """
 
 from __future__ import annotations
