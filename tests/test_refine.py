@@ -83,7 +83,7 @@ def test_refinement_moves_the_renderer_saves_it_and_reuses_it(
 
 
 def test_refinement_is_seeded(cache: Path, tmp_path: Path) -> None:
-    short = _settings("segmentation", steps=1, warmup=1)
+    short = _settings("unlabelled", cache, steps=2)
     a = refine_renderer(_renderer(), cache, ["f0"], tmp_path / "a", short, seed=3)
     b = refine_renderer(_renderer(), cache, ["f0"], tmp_path / "b", short, seed=3)
     assert _max_change(a, b) == 0
