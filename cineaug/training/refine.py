@@ -39,6 +39,7 @@ from ..pretrained import load_pretrained
 from ..tissues import N_HEART_CLASSES, one_hot_tissues
 from .realdata import cache_subset
 from .realframes import RealFrames, simulated_tissue_cycles
+from .render_step import heart_labels
 
 FEEDBACKS = ("segmentation", "unlabelled")
 REFINE = "refine.json"  # what a refined renderer folder was refined from and with
@@ -110,7 +111,7 @@ def unlabelled_frames(root: str | os.PathLike, resolution: int, limit: int, seed
 
 def _heart_labels(tissues: torch.Tensor) -> torch.Tensor:
     """Tissue indices ``[N,H,W]`` -> ACDC labels ``[N,1,H,W]`` (background clusters -> 0), long."""
-    return torch.where(tissues < N_HEART_CLASSES, tissues, torch.zeros_like(tissues)).long()[:, None]
+    return heart_labels(tissues).long()[:, None]
 
 
 def _segmenter() -> nn.Module:
