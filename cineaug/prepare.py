@@ -262,7 +262,9 @@ def write_simulated_dataset(
         out: output folder.
         n: number of subjects (classes balanced round-robin); seed: base seed.
         label_set: "acdc" or "sunnybrook".
-        size, fov_mm, strict: as in :func:`prepare_dataset` (``fmt="cache"``).
+        size: as in :func:`prepare_dataset` (``fmt="cache"``).
+        fov_mm: as in :func:`prepare_dataset` (``fmt="cache"``).
+        strict: as in :func:`prepare_dataset` (``fmt="cache"``).
         fmt: "cache": :func:`prepare_dataset` of kind ``"simulator"`` (a cache with a
             ``preview.gif``); "acdc": an ACDC-layout tree of raw NIfTI files
             (:func:`cineaug.simulate.write_acdc_dataset`).

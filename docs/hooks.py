@@ -14,6 +14,7 @@ from mkdocs.structure.files import File
 MARKER, README_MARKER = "<!-- model-cards -->", "<!-- readme -->"
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "pretrained"
+REPO_FILES = ("pretrained/README.md", "CITATION.cff", "CHANGELOG.md", "LICENSE")
 
 
 def _models() -> list[Path]:
@@ -31,6 +32,8 @@ def on_files(files, config):
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 (MkDocs hook signature)
     if README_MARKER in markdown:
         readme = (ROOT / "README.md").read_text().replace("](docs/", "](")
+        for outside in REPO_FILES:  # files of the repository that the site does not hold
+            readme = readme.replace(f"]({outside}", f"]({config['repo_url']}/blob/main/{outside}")
         markdown = markdown.replace(README_MARKER, readme.split("\n", 1)[1])  # the page has its own title
     if MARKER not in markdown:
         return markdown

@@ -76,7 +76,8 @@ class LabelRenderer(nn.Module):
         resolution: final side in pixels (power of two).
         n_tissues: channels of the tissue map (4 heart classes + background clusters).
         latent_dim: size of z (one per cycle: every frame of a cycle is rendered with the same z).
-        fmap_base, fmap_max: channels at resolution r are ``min(fmap_base // r, fmap_max)``.
+        fmap_base: channels at resolution r are ``min(fmap_base // r, fmap_max)``.
+        fmap_max: the most channels at any resolution.
         spade_hidden: channels of SPADE's shared conv.
 
     Example:
@@ -152,7 +153,10 @@ class RendererDiscriminator(nn.Module):
     """Image frame ``[N,1,r,r]`` + its tissue map ``[N,C,r,r]`` -> one realness logit ``[N]``.
 
     Args:
-        resolution, n_tissues, fmap_base, fmap_max: as in :class:`LabelRenderer`.
+        resolution: as in :class:`LabelRenderer`.
+        n_tissues: as in :class:`LabelRenderer`.
+        fmap_base: as in :class:`LabelRenderer`.
+        fmap_max: as in :class:`LabelRenderer`.
         mbstd_group: group size of the minibatch-stddev layer.
     """
 

@@ -46,8 +46,8 @@ def start_share(n_subjects: int, most: float = 0.5) -> float:
     falls with the training set: a half for 1-2 subjects, a fifth for 5, a twentieth for 20.
 
     Example:
-        >>> [start_share(n) for n in (1, 2, 5, 10, 20)]
-        [0.5, 0.5, 0.2, 0.1, 0.05]
+        >>> tuple(start_share(n) for n in (1, 2, 5, 10, 20))
+        (0.5, 0.5, 0.2, 0.1, 0.05)
     """
     if n_subjects < 1:
         raise ValueError(f"n_subjects must be >= 1, got {n_subjects}")
