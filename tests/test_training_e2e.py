@@ -82,7 +82,6 @@ def test_resume_after_sigkill_is_lossless(tmp_path: Path) -> None:
     assert seen == sorted(set(seen)), "stats.jsonl repeats the ticks replayed after the resume"
 
 
-@pytest.mark.slow  # 12-28 s: two processes under torchrun; run with -m slow
 def test_torchrun_ddp_two_cpu_processes(tmp_path: Path) -> None:
     cache = write_disk_cache(tmp_path / "cache")
     run = tmp_path / "ddp"
