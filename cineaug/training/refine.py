@@ -259,6 +259,7 @@ def refine_renderer(
         raise CineDataError(out, f"was refined with other settings ({done}, asked {made}): remove it")
     if done is not None and (out / "model.safetensors").is_file():
         return load_pretrained(out)
+    torch.set_flush_denormal(True)
     g = renderer.float().cpu()
     reals = RealFrames.from_cache(data, g.resolution, g.n_tissues - N_HEART_CLASSES, subjects)
     sim = simulated_tissue_cycles(settings.sim_cycles, g.resolution, g.n_tissues - N_HEART_CLASSES, seed=seed)
