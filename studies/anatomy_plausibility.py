@@ -1,10 +1,11 @@
 """Is synthetic anatomy plausible? Per-frame heart measurements of label sources against real labels.
 
-Compares, per labelled frame with an LV: LV cavity, RV and myocardial areas (mm^2), myocardial
+Compares, per labelled frame with an LV and a myocardium: LV cavity, RV and myocardial areas (mm^2), myocardial
 thickness (mm: myocardial area over the mean of its inner and outer perimeters) and, per cycle, the
 LV's ES/ED area ratio, between
 
-- ``real``: the labels of a cache (the reference: e.g. the 80 development-training patients),
+- ``real``: the labels of a cache (the reference: e.g. the 80 development-training patients; on
+  ACDC its expert ED and ES frames, where the simulator labels all 20 frames of a cycle),
 - ``warped``: the same labels through the ``own-*`` arms' affine + elastic warp
   (:func:`cineaug.transforms.synthetic.own_deformation`, one draw per cycle),
 - ``simulator``: the labels of a simulator bank (the ``sim-*`` arms' anatomy).
@@ -82,7 +83,11 @@ def summarise(sources: dict[str, dict[str, np.ndarray]]) -> dict:
     for name, values in sources.items():
         report[name] = {}
         for m in MEASURES:
-            v, lo_hi = values[m], np.percentile(real[m], [1, 99])
+            v = values[m]
+            if not len(v) or not len(real[m]):
+                report[name][m] = {"n": int(len(v)), "quantiles": None, "outside_real_1_99": None}
+                continue
+            lo_hi = np.percentile(real[m], [1, 99])
             report[name][m] = {
                 "n": int(len(v)),
                 "quantiles": [round(float(q), 2) for q in np.percentile(v, [5, 25, 50, 75, 95])],

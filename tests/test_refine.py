@@ -69,8 +69,11 @@ def test_refinement_moves_the_renderer_saves_it_and_reuses_it(cache: Path, tmp_p
     start = _renderer()
     before = _renderer()
     out = tmp_path / feedback
+    rng = torch.get_rng_state()
     refined = refine_renderer(start, cache, ["f0", "f1"], out, _settings(feedback, cache), seed=0)
     assert isinstance(refined, LabelRenderer)
+    assert _max_change(start, before) == 0  # the caller's renderer is left as it was
+    assert torch.equal(torch.get_rng_state(), rng)  # and the caller's random state
     assert _max_change(refined, before) > 0  # trained
     saved = json.loads((out / "config.json").read_text())
     assert saved["refined"]["feedback"] == feedback and saved["refined"]["subjects"] == ["f0", "f1"]
@@ -79,6 +82,8 @@ def test_refinement_moves_the_renderer_saves_it_and_reuses_it(cache: Path, tmp_p
     assert _max_change(again, refined) == 0  # reused, not trained again
     with pytest.raises(CineDataError, match="refined with other settings"):
         refine_renderer(_renderer(), cache, ["f0"], out, _settings(feedback, cache), seed=0)
+    with pytest.raises(CineDataError, match="refined with other settings"):  # another starting renderer
+        refine_renderer(refined, cache, ["f0", "f1"], out, _settings(feedback, cache), seed=0)
 
 
 def test_refinement_is_seeded(cache: Path, tmp_path: Path) -> None:
@@ -128,6 +133,17 @@ def test_benchmark_cli_refuses_refinement_without_fine_tuning_and_test_subjects_
         return " ".join(r.output.replace("│", " ").split())
 
     assert "pass --renderer-finetune" in error("--renderer-refine", "segmentation")
+    assert "pass --renderer-finetune" in error("--renderer-unlabelled", str(cache))
+    tune = ["--renderer-finetune", "8", "--renderer-refine"]
+    assert "goes with" in error(*tune, "segmentation", "--renderer-unlabelled", str(cache))
+    assert "goes with" in error(*tune, "unlabelled")
+    assert "no-such-cache" in error("--renderer-finetune", "8", "--renderer-refine", "unlabelled",
+                                    "--renderer-unlabelled", str(tmp_path / "no-such-cache"))  # fmt: skip
+    loso = [a for i, a in enumerate(common) if i not in (3, 4)]  # no --test-data: each subject in turn
+    assert "--test-data" not in loso and str(cache) in loso
+    r = CliRunner().invoke(app, [*loso, "--renderer-finetune", "8", "--renderer-refine", "unlabelled",
+                                 "--renderer-unlabelled", str(cache)], env={"COLUMNS": "400"})  # fmt: skip
+    assert r.exit_code == 2 and "holds test subjects" in " ".join(r.output.replace("│", " ").split())
     text = error(
         "--renderer-finetune", "8", "--renderer-refine", "unlabelled", "--renderer-unlabelled", str(cache)
     )

@@ -52,13 +52,18 @@ FoldFinetuneFactory = Callable[[str, str, int, int, "str | None", "str | None"],
 fine-tuning``, e.g. :class:`cineaug.training.FoldRendererFinetune`."""
 
 
-def _check_unlabelled(unlabelled: Path | None, test_data: Path | None) -> None:
-    """Refuse an unlabelled cache that holds a test subject (its texture would leak into training)."""
-    if unlabelled is None or test_data is None or str(test_data) == "simulator":
+def _check_unlabelled(unlabelled: Path | None, data: Path, test_data: Path | None) -> None:
+    """Refuse an unlabelled cache that holds a test subject (its texture would leak into training):
+    of ``test_data``, or of ``data`` when every subject is tested in turn (no ``test_data``)."""
+    if unlabelled is None:
         return
     from ..data import CycleDataset
 
-    shared = sorted(set(CycleDataset(unlabelled).subjects) & set(CycleDataset(test_data).subjects))
+    tested = data if test_data is None else test_data
+    try:
+        shared = sorted(set(CycleDataset(unlabelled).subjects) & set(CycleDataset(tested).subjects))
+    except (CineDataError, OSError) as err:
+        raise typer.BadParameter(f"--renderer-unlabelled {unlabelled}: {err}") from None
     if shared:
         raise typer.BadParameter(f"--renderer-unlabelled {unlabelled} holds test subjects {shared[:5]}")
 
@@ -184,7 +189,12 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 raise typer.BadParameter(
                     "--renderer-finetune needs --renderer RUN (a renderer's training run)"
                 )
-            _check_unlabelled(renderer_unlabelled, test_data)
+            if (renderer_unlabelled is not None) != (renderer_refine == "unlabelled"):
+                raise typer.BadParameter(
+                    "--renderer-unlabelled goes with --renderer-refine unlabelled, and that needs it"
+                )
+            if str(data) != "simulator":
+                _check_unlabelled(renderer_unlabelled, data, test_data)
             unlabelled = None if renderer_unlabelled is None else str(renderer_unlabelled)
             try:
                 finetune = fold_finetune(
@@ -192,7 +202,7 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 )
             except ValueError as err:
                 raise typer.BadParameter(str(err)) from None
-        elif renderer_refine is not None:
+        elif renderer_refine is not None or renderer_unlabelled is not None:
             raise typer.BadParameter("--renderer-refine refines fold renderers: pass --renderer-finetune N")
         try:
             if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds

@@ -7,7 +7,6 @@ same texture at a fraction of the cost of rendering in the training loop.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tqdm.auto import tqdm
 from ..cache import CacheWriter, read_index
 from ..data import CycleDataset
 from ..errors import CineDataError
+from ..models.hub import weights_digest
 from ..pretrained import load_pretrained
 from ..tissues import tissue_map
 from ..types import CineCycle, LabelSource
@@ -26,16 +26,6 @@ from ..viz import save_cycles_gif
 from .rendered import RenderedAppearance
 
 DONE = "dataset.json"
-
-
-def weights_digest(module: nn.Module) -> str:
-    """``sha256:`` of a module's state (names, shapes, values): which renderer painted a bank."""
-    h = hashlib.sha256()
-    for name, tensor in module.state_dict().items():
-        h.update(name.encode())
-        h.update(str(tuple(tensor.shape)).encode())
-        h.update(tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy().tobytes())
-    return "sha256:" + h.hexdigest()
 
 
 def write_rendered_bank(

@@ -7,6 +7,7 @@ class and never unpickles code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -87,3 +88,13 @@ def from_pretrained(folder: str | os.PathLike, map_location: str | torch.device 
     state = st_load((Path(folder) / WEIGHTS_NAME).read_bytes())
     model.load_state_dict(state)
     return model.to(map_location).eval()
+
+
+def weights_digest(module: nn.Module) -> str:
+    """``sha256:`` of a module's state (names, shapes, values): which renderer painted a bank."""
+    h = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy().tobytes())
+    return "sha256:" + h.hexdigest()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+from copy import deepcopy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ..atomic import atomic_write_json
 from ..errors import CineDataError
-from ..models.hub import save_pretrained
+from ..models.hub import save_pretrained, weights_digest
 from ..pretrained import load_pretrained
 from ..tissues import N_HEART_CLASSES, one_hot_tissues
 from .realdata import cache_subset
@@ -86,7 +87,9 @@ class RefineSettings:
         if self.feedback not in FEEDBACKS:
             raise ValueError(f"refine feedback {self.feedback!r}: choose one of {', '.join(FEEDBACKS)}")
         if self.feedback == "unlabelled" and not self.unlabelled:
-            raise ValueError("refine feedback 'unlabelled' needs a cache of unlabelled frames (unlabelled=)")
+            raise ValueError(
+                "refine feedback 'unlabelled' needs a cache of unlabelled frames (--renderer-unlabelled)"
+            )
         if self.steps < 1 or self.batch < 1:
             raise ValueError(f"refine: steps ({self.steps}) and batch ({self.batch}) must be >= 1")
 
@@ -98,7 +101,10 @@ def unlabelled_frames(root: str | os.PathLike, resolution: int, limit: int, seed
         CineDataError: naming the cache, when it holds no acquired frame.
     """
     ds = cache_subset(root, ())
-    frames = [ds[i]["image"][ds[i]["observed"]] for i in range(len(ds))]  # [t,H,W] each
+    frames = []
+    for i in range(len(ds)):
+        sample = ds[i]
+        frames.append(sample["image"][sample["observed"]])  # [t,H,W]
     if not frames or sum(len(f) for f in frames) == 0:
         raise CineDataError(root, "no acquired frame to take texture from")
     img = torch.cat(frames)
@@ -161,9 +167,10 @@ class _SegmentationFeedback(_Refiner):
         self.opt_s = torch.optim.Adam(self.seg.parameters(), lr=1e-3)
 
     def train_segmenter(self) -> float:
-        img, lab, _ = self.draw_renders()
+        with torch.no_grad():
+            img, lab, _ = self.draw_renders()
         real, real_lab = self.draw_reals()
-        loss = self.loss(self.seg(torch.cat([img.detach(), real])), torch.cat([lab, real_lab]))
+        loss = self.loss(self.seg(torch.cat([img, real])), torch.cat([lab, real_lab]))
         self.opt_s.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_s.step()
@@ -224,8 +231,6 @@ class _UnlabelledTexture(_Refiner):
 
 
 def _frozen_copy(g: nn.Module) -> nn.Module:
-    from copy import deepcopy
-
     g0 = deepcopy(g).eval()
     for p in g0.parameters():
         p.requires_grad_(False)
@@ -250,34 +255,37 @@ def refine_renderer(
     Returns:
         The refined renderer (eval mode), as :func:`~cineaug.pretrained.load_pretrained` opens ``out``.
     """
-    out = Path(out)
-    made = {"data": str(Path(data).resolve()), "subjects": sorted(subjects), "seed": seed, **asdict(settings)}
-    if settings.unlabelled:
-        made["unlabelled"] = str(Path(settings.unlabelled).resolve())
-    done = json.loads((out / REFINE).read_text()) if (out / REFINE).is_file() else None
-    if done is not None and done != made:
-        raise CineDataError(out, f"was refined with other settings ({done}, asked {made}): remove it")
-    if done is not None and (out / "model.safetensors").is_file():
+    with torch.random.fork_rng():  # seeded inside; the caller's random state is left alone
+        out = Path(out)
+        made = {"renderer": weights_digest(renderer), "data": str(Path(data).resolve()),
+                "subjects": sorted(subjects), "seed": seed, **asdict(settings)}  # fmt: skip
+        if settings.unlabelled:
+            made["unlabelled"] = str(Path(settings.unlabelled).resolve())
+        done = json.loads((out / REFINE).read_text()) if (out / REFINE).is_file() else None
+        if done is not None and done != made:
+            raise CineDataError(out, f"was refined with other settings ({done}, asked {made}): remove it")
+        if done is not None and (out / "model.safetensors").is_file():
+            return load_pretrained(out)
+        torch.set_flush_denormal(True)
+        g = deepcopy(renderer).float().cpu()  # the caller's renderer stays as it was
+        clusters = g.n_tissues - N_HEART_CLASSES  # background intensity classes of the tissue maps
+        reals = RealFrames.from_cache(data, g.resolution, clusters, subjects)
+        sim = simulated_tissue_cycles(settings.sim_cycles, g.resolution, clusters, seed=seed)
+        sim = sim.flatten(0, 1)  # [S*T,R,R]
+        if settings.feedback == "segmentation":
+            refiner = _SegmentationFeedback(g, reals, sim, settings, seed)
+        else:
+            frames = unlabelled_frames(settings.unlabelled, g.resolution, settings.max_unlabelled, seed)
+            refiner = _UnlabelledTexture(g, reals, sim, settings, seed, frames=frames)
+        log = []
+        for i in tqdm(range(refiner.updates), desc=f"refine ({settings.feedback})", disable=not progress):
+            stats = refiner.step(i)
+            if not all(np.isfinite(v) for v in stats.values()):
+                raise CineDataError(out, f"refinement diverged at update {i} (non-finite losses): {stats}")
+            if i % 50 == 0 or i == refiner.updates - 1:
+                log.append({"step": i, **{k: round(v, 5) for k, v in stats.items()}})
+        out.mkdir(parents=True, exist_ok=True)
+        extra = {"spacing_mm": getattr(renderer, "spacing_mm", None), "refined": made, "log": log}
+        save_pretrained(g.eval(), out, extra=extra)
+        atomic_write_json(out / REFINE, made)
         return load_pretrained(out)
-    torch.set_flush_denormal(True)
-    g = renderer.float().cpu()
-    reals = RealFrames.from_cache(data, g.resolution, g.n_tissues - N_HEART_CLASSES, subjects)
-    sim = simulated_tissue_cycles(settings.sim_cycles, g.resolution, g.n_tissues - N_HEART_CLASSES, seed=seed)
-    sim = sim.flatten(0, 1)  # [S*T,R,R]
-    if settings.feedback == "segmentation":
-        refiner = _SegmentationFeedback(g, reals, sim, settings, seed)
-    else:
-        frames = unlabelled_frames(settings.unlabelled, g.resolution, settings.max_unlabelled, seed)
-        refiner = _UnlabelledTexture(g, reals, sim, settings, seed, frames=frames)
-    log = []
-    for i in tqdm(range(refiner.updates), desc=f"refine ({settings.feedback})", disable=not progress):
-        stats = refiner.step(i)
-        if i % 50 == 0 or i == refiner.updates - 1:
-            log.append({"step": i, **{k: round(v, 5) for k, v in stats.items()}})
-    if not all(np.isfinite(v) for row in log for v in row.values()):
-        raise CineDataError(out, f"refinement diverged (non-finite losses): {log[-1]}")
-    out.mkdir(parents=True, exist_ok=True)
-    extra = {"spacing_mm": getattr(renderer, "spacing_mm", None), "refined": made, "log": log}
-    save_pretrained(g.eval(), out, extra=extra)
-    atomic_write_json(out / REFINE, made)
-    return load_pretrained(out)
