@@ -1,8 +1,8 @@
 """Is synthetic anatomy plausible? Per-frame heart measurements of label sources against real labels.
 
-Compares, per labelled frame with an LV and a myocardium: LV cavity, RV and myocardial areas (mm^2), myocardial
-thickness (mm: myocardial area over the mean of its inner and outer perimeters) and, per cycle, the
-LV's ES/ED area ratio, between
+Compares, per labelled frame with an LV and a myocardium: LV cavity, RV and myocardial areas (mm^2),
+myocardial thickness (mm: myocardial area over the mean of its inner and outer perimeters) and, per
+cycle, the LV's ES/ED area ratio, between
 
 - ``real``: the labels of a cache (the reference: e.g. the 80 development-training patients; on
   ACDC its expert ED and ES frames, where the simulator labels all 20 frames of a cycle),
