@@ -14,7 +14,7 @@ from torch import nn
 from ..atomic import atomic_write_json
 from ..errors import CineDataError
 from ..pretrained import load_pretrained
-from .refine import RefineSettings
+from .refine import RefineSettings, refine_renderer
 
 FINETUNE = "finetune.json"  # what a fine-tuned run folder was fine-tuned from, on and for how long
 
@@ -87,8 +87,6 @@ class FoldRendererFinetune:
     refine: RefineSettings | None = None
 
     def __call__(self, subjects: list[str], out: Path, seed: int) -> nn.Module:
-        from .refine import refine_renderer
-
         images, threads = self.images, self.threads
         renderer = finetune_renderer(self.init_from, self.data, subjects, out, images, seed, threads)
         if self.refine is None:
