@@ -22,6 +22,7 @@ def test_demo_writes_report_and_results(generator, tmp_path):
     test = json.loads((tmp_path / "demo" / "data" / "test" / "dataset.json").read_text())
     assert not {e["subject"] for e in train["cycles"]} & {e["subject"] for e in test["cycles"]}
     assert TRAIN_SEED != TEST_SEED
+    assert not (tmp_path / "demo" / "data" / "sim-bank").exists()  # no arm draws simulator cycles
 
 
 def test_demo_without_a_model_fails_before_simulating(tmp_path):

@@ -18,6 +18,7 @@ from ..generate import write_bank
 from ..prepare import prepare_dataset, write_simulated_dataset
 from ..pretrained import resolve
 from ..transforms import RECOMMENDED_ARM
+from .arms import arm_spec, needs_generator, needs_simulator
 from .runner import run_benchmark
 
 DEMO_ARMS = ("none", "affine", "nnunet", RECOMMENDED_ARM, "synthetic+nnunet")
@@ -59,7 +60,8 @@ def run_demo(
 
     Args:
         out: demo folder: ``data/train``, ``data/test`` (prepared caches), ``data/bank`` (the
-            generator's cycles), ``data/sim-bank`` (simulator label cycles) and ``benchmark/``.
+            generator's cycles) and ``data/sim-bank`` (simulator label cycles), each only when an arm
+            draws from it, and ``benchmark/``.
         model: the generator for the synthetic arms (shipped name or model folder).
         bank_size: synthetic cycles sampled into the bank (every class in equal expectation).
         sim_bank_size: simulator subjects of the ``sim`` arms' bank.
@@ -69,9 +71,13 @@ def run_demo(
     start = time.perf_counter()
     out = Path(out)
     resolve(model)  # fail before simulating if the model is missing
+    specs = [arm_spec(a) for a in arms]  # and on a misspelt arm
     train, test = simulate_cohorts(out / "data", n_train, n_test, progress)
-    bank = write_bank(model, out / "data" / "bank", bank_size, formats=("cache",), progress=progress)
-    sim_bank = simulate_sim_bank(out / "data" / "sim-bank", sim_bank_size, progress=progress)
+    bank = sim_bank = None
+    if any(needs_generator(s) for s in specs):
+        bank = write_bank(model, out / "data" / "bank", bank_size, formats=("cache",), progress=progress)
+    if any(needs_simulator(s) for s in specs):
+        sim_bank = simulate_sim_bank(out / "data" / "sim-bank", sim_bank_size, progress=progress)
     folder = run_benchmark(
         train, test, arms, sizes, seeds, out / "benchmark", steps=steps, progress=progress, bank=bank,
         sim_bank=sim_bank,
