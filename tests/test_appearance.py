@@ -143,6 +143,30 @@ def test_simulator_cycles_rendered_at_random_keep_their_labels(sim_bank: Path) -
     assert bool(b["labeled"].all()) and set(b["label"].unique().tolist()) == {0, 1, 2, 3}
 
 
+def test_a_banks_tissue_maps_are_computed_once_and_paint_as_when_computed_afresh(
+    sim_bank: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    frame = {"image": sample["image"][:1], "label": sample["label"][:1]}
+
+    def draws(appearance: str) -> tuple[list[torch.Tensor], SyntheticCycleAugmenterd]:
+        aug = SyntheticCycleAugmenterd(
+            keys=("image", "label"), prob=1.0, bank=sim_bank, appearance=appearance
+        )
+        aug.set_random_state(3)
+        return [aug(frame)["image"] for _ in range(60)], aug
+
+    for appearance in ("gmm-bssfp", "jitter"):
+        cached, aug = draws(appearance)
+        entries = len(aug.augmenter._tissue_cache)  # one per (cycle, frame) drawn, never more
+        assert 0 < entries < 60 and entries <= len(SyntheticBank(sim_bank)) * 20
+        monkeypatch.setattr("cineaug.transforms.synthetic.MAX_CACHED_TISSUES", 0)
+        afresh, aug = draws(appearance)
+        assert not aug.augmenter._tissue_cache
+        assert all(torch.equal(a, b) for a, b in zip(cached, afresh)), appearance
+        monkeypatch.undo()
+
+
 def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     assert arm_spec("nnunet") == ArmSpec("nnunet")
     assert arm_spec("synthetic+nnunet") == ArmSpec("nnunet", 0.25, "generator", "source")  # the default share

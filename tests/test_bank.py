@@ -57,6 +57,16 @@ def test_draws_are_seeded_and_survive_pickling(bank: Path) -> None:
     assert not all(torch.equal(x, other.take()[0]) for x in first)
 
 
+def test_draw_names_the_cycle_that_take_reads(bank: Path) -> None:
+    a, b = SyntheticBank(bank, seed=4), SyntheticBank(bank, seed=4)
+    for k in (None, 0, 1, None):
+        i = a.draw(k)
+        image, label = b.take(k)
+        assert torch.equal(a.read(i)[0], image) and torch.equal(a.read(i)[1], label)
+        if k is not None:
+            assert a.class_names[k] == CycleDataset(bank)[i]["pathology"]
+
+
 def test_augmenter_from_a_bank_keeps_the_live_contract(bank: Path) -> None:
     sample = {
         "image": torch.zeros(20, SIZE, SIZE),

@@ -125,15 +125,17 @@ class SyntheticBank:
             out.append(torch.from_numpy(raw[offset : offset + count].view(dtype).reshape(shape).copy()))
         return out[0], out[1]
 
+    def draw(self, class_index: int | None = None) -> int:
+        """The index of a random cycle of class ``class_index`` (None or a class without cycles: any
+        class): what :meth:`take` reads."""
+        pool = self._by_class.get(class_index) if class_index is not None else None
+        if pool is not None and len(pool):
+            return int(self._rng.choice(pool))
+        return int(self._rng.integers(len(self)))
+
     def take(self, class_index: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A random cycle of class ``class_index`` (None or a class without cycles: any class)."""
-        pool = self._by_class.get(class_index) if class_index is not None else None
-        i = (
-            int(self._rng.choice(pool))
-            if pool is not None and len(pool)
-            else int(self._rng.integers(len(self)))
-        )
-        return self.read(i)
+        return self.read(self.draw(class_index))
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

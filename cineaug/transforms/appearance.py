@@ -22,6 +22,8 @@ the same per call with 10-20x the overhead at 64 px (measured), and a render run
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from monai.transforms import Randomizable
@@ -38,6 +40,16 @@ __all__ = [
     "RandTextureJitter",
     "tissue_map",
 ]  # tissue maps live in cineaug.tissues
+
+
+@functools.lru_cache(maxsize=8)
+def _monomials(shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """The 9 monomials ``x^i y^j`` (0 < i + j <= 3) on a ``[H,W]`` grid over [-1, 1]^2 (read-only)."""
+    y, x = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
+    terms = tuple(x**i * y**j for i in range(4) for j in range(4 - i) if i + j > 0)
+    for term in terms:
+        term.flags.writeable = False
+    return terms
 
 
 class RandCycleAppearance(Randomizable):
@@ -88,8 +100,7 @@ class RandCycleAppearance(Randomizable):
 
     def _bias(self, shape: tuple[int, int]) -> np.ndarray:
         """A smooth multiplicative field ``[H,W]``: exp of a random cubic polynomial on [-1, 1]^2."""
-        y, x = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
-        terms = [x**i * y**j for i in range(4) for j in range(4 - i) if i + j > 0]
+        terms = _monomials(tuple(shape))
         coeffs = self.R.uniform(-0.1, 0.1, len(terms))
         return np.exp(sum(c * t for c, t in zip(coeffs, terms)))
 

@@ -45,6 +45,8 @@ from .schedule import SharedProb
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
 synthetic): replacing a quarter of the samples beat a half at 2 and at 10 training patients."""
+MAX_CACHED_TISSUES = 4096
+"""Tissue maps of a bank's frames (or whole cycles) an augmenter keeps (uint8: 16 MiB at 64 px, 64 at 128)."""
 MODES = ("replace", "add")
 """How a synthetic sample enters: in place of the real one, or beside it."""
 RANDOM_APPEARANCES: dict[str, dict[str, float]] = {"gmm": {}, "gmm-bssfp": {"bright_blood_prob": 1.0}}
@@ -178,6 +180,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
         self.drawn: torch.Tensor | None = None  # the last synthetic image as drawn, in [-1, 1]
+        self._tissue_cache: dict[tuple[int, int | None], np.ndarray] = {}  # a bank's tissue maps, uint8
         self._class: int | None = None
         self._frame = 0
 
@@ -225,8 +228,11 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                 torch.as_tensor(warped["image"]),
                 torch.as_tensor(warped["label"]).round().to(torch.uint8),
             )
+            key = None
         else:
-            image, label = self.pool.take(self._class)  # [T,H,W]
+            index = self.pool.draw(self._class) if isinstance(self.pool, SyntheticBank) else None
+            image, label = self.pool.take(self._class) if index is None else self.pool.read(index)  # [T,H,W]
+            t = None
             if frames == 1:
                 t = self._frame % image.shape[0]
                 image, label = image[t : t + 1], label[t : t + 1]
@@ -235,13 +241,25 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                     f"a sample of {frames} channels: neither a frame (1 channel) nor a cycle of the "
                     f"source's {image.shape[0]} frames"
                 )
+            key = None if index is None else (index, t)
         if isinstance(self.render, RandTextureJitter):  # around the source's own image
-            image = self.render(tissue_map(image, label, self.n_clusters), image)
+            image = self.render(self._tissues(image, label, key), image)
         elif self.render is not None:
-            image = self.render(tissue_map(image, label, self.n_clusters))
+            image = self.render(self._tissues(image, label, key))
         if self.deform is not None:  # the sample's own grid already
             return fit_frames(image, size, "bilinear"), fit_frames(label, size, "nearest")
         return resample_to(image, label, self.pool.spacing_mm, size, spacing)
+
+    def _tissues(self, image: torch.Tensor, label: torch.Tensor, key: tuple | None) -> np.ndarray:
+        """:func:`~cineaug.tissues.tissue_map` of the drawn frames; a bank's are computed once per
+        (cycle, frame) and kept (a bank never changes), up to :data:`MAX_CACHED_TISSUES`."""
+        cached = self._tissue_cache.get(key) if key is not None else None
+        if cached is not None:
+            return cached.astype(np.int64)
+        tissues = tissue_map(image, label, self.n_clusters)
+        if key is not None and len(self._tissue_cache) < MAX_CACHED_TISSUES and tissues.max() <= 255:
+            self._tissue_cache[key] = tissues.astype(np.uint8)
+        return tissues
 
     def __call__(
         self,
