@@ -275,7 +275,17 @@ def test_a_renderer_grows_from_a_lower_resolution_source(cache: Path, tmp_path: 
     assert any(key.startswith("blocks.32.") for key in fresh) and not any(
         k.startswith("blocks.32.") for k in source
     )
-    grown = load_pretrained(train(cfg, tmp_path / "r32", data=cache, progress=False))
-    assert grown.resolution == SIZE
+    from cineaug.training.fold_renderer import finetune_renderer, grown_to
+
+    grown = finetune_renderer(small, cache, ["s0", "s1"], tmp_path / "fold", images=16, threads=1)
+    assert grown.resolution == SIZE  # a fold's renderer grows to the fold's crops
+    made = json.loads((tmp_path / "fold" / "options.json").read_text())["config"]
+    assert (made["start_res"], made["stable_images"], made["fade_images"]) == (16, 0, 8)
+    source = finetune_config(small, total_images=16)
+    assert dict(made["lr_by_res"])[SIZE] == dict(source.lr_by_res).get(16, source.lr)
+    assert grown_to(source, 16) == source
+    for size in (8, 48):  # smaller, or not a doubling
+        with pytest.raises(CineDataError, match="grows by doublings"):
+            grown_to(source, size)
     with pytest.raises(CineDataError, match="do not match"):  # another width is no growth
         load_initial_weights(source_state(small), {"G": build_networks(cfg.replace(fmap_max=4), (), ())[0]})

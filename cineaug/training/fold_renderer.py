@@ -5,6 +5,7 @@ benchmark receives for it (the benchmark never imports training: the CLI hands i
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 from torch import nn
 
 from ..atomic import atomic_write_json
+from ..data import CycleDataset
 from ..errors import CineDataError
 from ..pretrained import load_pretrained
+from .config import TrainConfig
 from .refine import RefineSettings, refine_renderer
 
 FINETUNE = "finetune.json"  # what a fine-tuned run folder was fine-tuned from, on and for how long
@@ -39,7 +42,9 @@ def finetune_renderer(
     Args:
         init_from: the renderer to start from (a run folder: G, D and EMA are loaded; or a model
             folder shipped with its discriminator).
-        images: real frames shown (at the final resolution, no growth).
+        images: real frames shown. Where the fold's crops are larger than the renderer (a 64 px
+            ``render-sim-64`` on the field protocol's 128 px crops), the renderer grows to their size
+            first (:func:`grown_to`: its new block fades in over the first half of them).
     """
     from .finetune import finetune_config
     from .trainer import train
@@ -56,11 +61,46 @@ def finetune_renderer(
         init_from, total_images=images, subjects=tuple(subjects), seed=seed, threads=threads,
         checkpoint_images=max(images // 4, 1), snapshot_images=images, metrics_images=0,
     )  # fmt: skip
+    cfg = grown_to(cfg, frame_size(data), data)
     resume = (out / "options.json").is_file()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / FINETUNE, made)
     train(cfg, out, data=data, resume=resume, progress=False)
     return load_pretrained(out)  # the newest snapshot: the last step's
+
+
+def frame_size(data: str | os.PathLike) -> int:
+    """The crop side (px) of a cache's cycles."""
+    dataset = CycleDataset(data)
+    if not len(dataset):
+        raise CineDataError(data, "holds no cycles to fine-tune a renderer on")
+    return int(dataset[0]["image"].shape[-1])
+
+
+def grown_to(cfg: TrainConfig, size: int, data: str | os.PathLike = "the data") -> TrainConfig:
+    """A fine-tuning configuration that first grows the renderer to ``size`` px crops.
+
+    The same configuration when the renderer is already at ``size``; otherwise the source's blocks
+    are kept, one more block per doubling starts fresh and fades in over the first half of
+    ``total_images`` (no stable phase at the old size), trained at the source resolution's learning
+    rate (as ``render-acdc80-128`` was grown from ``render-acdc80-64``).
+
+    Raises:
+        CineDataError: ``size`` is smaller than the renderer or not a power-of-two multiple of it.
+    """
+    if size == cfg.resolution:
+        return cfg
+    factor = size / cfg.resolution
+    if factor < 1 or factor != 2 ** round(math.log2(factor)):
+        raise CineDataError(
+            data,
+            f"holds {size} px crops: a {cfg.resolution} px renderer grows by doublings only, never shrinks",
+        )
+    lr = dict(cfg.lr_by_res).get(cfg.resolution, cfg.lr)
+    return cfg.replace(
+        resolution=size, start_res=cfg.resolution, stable_images=0, fade_images=cfg.total_images // 2,
+        lr_by_res=(*cfg.lr_by_res, (size, lr)),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
