@@ -21,10 +21,6 @@ SHARED_DATA = Path(os.environ.get("CINEAUG_SHARED_DATA") or Path(__file__).paren
 REAL_ED_IMAGE, REAL_ES_IMAGE = 79, 68  # contoured image numbers of SCD0000101's slice 3 (images 61-80)
 SIM_ED_AT = 18  # the simulated patient's cines start 2 frames after ED, as the real ones
 
-_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-if _WORKERS > 1:  # pytest -n N: the cores are shared between the workers, not each given all of them
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // _WORKERS))
-
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

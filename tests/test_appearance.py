@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -146,22 +147,29 @@ def test_simulator_cycles_rendered_at_random_keep_their_labels(sim_bank: Path) -
 def test_a_banks_tissue_maps_are_computed_once_and_paint_as_when_computed_afresh(
     sim_bank: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
-    frame = {"image": sample["image"][:1], "label": sample["label"][:1]}
+    cycle = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    frame = {"image": cycle["image"][:1], "label": cycle["label"][:1]}
 
-    def draws(appearance: str) -> tuple[list[torch.Tensor], SyntheticCycleAugmenterd]:
+    def draws(appearance: str, sample: dict, n: int) -> tuple[list[torch.Tensor], SyntheticCycleAugmenterd]:
         aug = SyntheticCycleAugmenterd(
             keys=("image", "label"), prob=1.0, bank=sim_bank, appearance=appearance
         )
         aug.set_random_state(3)
-        return [aug(frame)["image"] for _ in range(60)], aug
+        return [aug(sample)["image"] for _ in range(n)], aug
 
-    for appearance in ("gmm-bssfp", "jitter"):
-        cached, aug = draws(appearance)
-        entries = len(aug.augmenter._tissue_cache)  # one per (cycle, frame) drawn, never more
-        assert 0 < entries < 60 and entries <= len(SyntheticBank(sim_bank)) * 20
-        monkeypatch.setattr("cineaug.transforms.synthetic.MAX_CACHED_TISSUES", 0)
-        afresh, aug = draws(appearance)
+    cycles = len(SyntheticBank(sim_bank))
+    cases = (
+        ("gmm-bssfp", frame, 60, cycles * 20),
+        ("jitter", frame, 60, cycles * 20),
+        ("gmm", cycle, 8, cycles),
+    )
+    for appearance, sample, n, most in cases:  # single frames, then whole cycles
+        cached, aug = draws(appearance, sample, n)
+        entries = len(aug.augmenter._tissue_cache)  # one per (cycle, frame or whole cycle) drawn
+        assert 0 < entries < n and entries <= most
+        assert not pickle.loads(pickle.dumps(aug.augmenter))._tissue_cache  # workers compute their own
+        monkeypatch.setattr("cineaug.transforms.synthetic.MAX_CACHED_TISSUE_BYTES", 0)
+        afresh, aug = draws(appearance, sample, n)
         assert not aug.augmenter._tissue_cache
         assert all(torch.equal(a, b) for a, b in zip(cached, afresh)), appearance
         monkeypatch.undo()

@@ -284,8 +284,20 @@ def test_a_renderer_grows_from_a_lower_resolution_source(cache: Path, tmp_path: 
     source = finetune_config(small, total_images=16)
     assert dict(made["lr_by_res"])[SIZE] == dict(source.lr_by_res).get(16, source.lr)
     assert grown_to(source, 16) == source
-    for size in (8, 48):  # smaller, or not a doubling
-        with pytest.raises(CineDataError, match="grows by doublings"):
+    for size in (8, 48, 64):  # smaller, not a doubling, two doublings
+        with pytest.raises(CineDataError, match="grows by one doubling"):
             grown_to(source, size)
+    shipped = grown_to(PRESETS["render64-small"], 128)  # render-sim-64's preset on the field's crops
+    assert (shipped.start_res, shipped.stable_images, shipped.fade_images) == (
+        64,
+        0,
+        shipped.total_images // 2,
+    )
+    assert dict(shipped.lr_by_res) == {64: 0.001, 128: 0.001}
+    options = json.loads((tmp_path / "fold" / "options.json").read_text())
+    options["config"]["resolution"] = 16  # a fold renderer fine-tuned before growth existed
+    (tmp_path / "fold" / "options.json").write_text(json.dumps(options))
+    with pytest.raises(CineDataError, match="holds a 16 px renderer"):
+        finetune_renderer(small, cache, ["s0", "s1"], tmp_path / "fold", images=16, threads=1)
     with pytest.raises(CineDataError, match="do not match"):  # another width is no growth
         load_initial_weights(source_state(small), {"G": build_networks(cfg.replace(fmap_max=4), (), ())[0]})

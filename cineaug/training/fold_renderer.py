@@ -5,7 +5,6 @@ benchmark receives for it (the benchmark never imports training: the CLI hands i
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +41,10 @@ def finetune_renderer(
     Args:
         init_from: the renderer to start from (a run folder: G, D and EMA are loaded; or a model
             folder shipped with its discriminator).
-        images: real frames shown. Where the fold's crops are larger than the renderer (a 64 px
+        images: real frames shown. Where the fold's crops are twice the renderer's size (a 64 px
             ``render-sim-64`` on the field protocol's 128 px crops), the renderer grows to their size
-            first (:func:`grown_to`: its new block fades in over the first half of them).
+            first (:func:`grown_to`: its new block fades in over the first half of them; about 4x
+            the time per image).
     """
     from .finetune import finetune_config
     from .trainer import train
@@ -63,6 +63,13 @@ def finetune_renderer(
     )  # fmt: skip
     cfg = grown_to(cfg, frame_size(data), data)
     resume = (out / "options.json").is_file()
+    if (
+        resume
+        and (was := json.loads((out / "options.json").read_text())["config"]["resolution"]) != cfg.resolution
+    ):
+        raise CineDataError(
+            out, f"holds a {was} px renderer, the fold's crops are {cfg.resolution} px: remove it"
+        )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / FINETUNE, made)
     train(cfg, out, data=data, resume=resume, progress=False)
@@ -80,26 +87,25 @@ def frame_size(data: str | os.PathLike) -> int:
 def grown_to(cfg: TrainConfig, size: int, data: str | os.PathLike = "the data") -> TrainConfig:
     """A fine-tuning configuration that first grows the renderer to ``size`` px crops.
 
-    The same configuration when the renderer is already at ``size``; otherwise the source's blocks
-    are kept, one more block per doubling starts fresh and fades in over the first half of
+    The same configuration when the renderer is already at ``size``; at twice its size, the source's
+    blocks are kept and one more block starts fresh and fades in over the first half of
     ``total_images`` (no stable phase at the old size), trained at the source resolution's learning
     rate (as ``render-acdc80-128`` was grown from ``render-acdc80-64``).
 
     Raises:
-        CineDataError: ``size`` is smaller than the renderer or not a power-of-two multiple of it.
+        CineDataError: ``size`` is neither the renderer's nor twice it.
     """
     if size == cfg.resolution:
         return cfg
-    factor = size / cfg.resolution
-    if factor < 1 or factor != 2 ** round(math.log2(factor)):
+    if size != 2 * cfg.resolution:
         raise CineDataError(
             data,
-            f"holds {size} px crops: a {cfg.resolution} px renderer grows by doublings only, never shrinks",
+            f"holds {size} px crops: a {cfg.resolution} px renderer grows by one doubling, never shrinks",
         )
     lr = dict(cfg.lr_by_res).get(cfg.resolution, cfg.lr)
     return cfg.replace(
         resolution=size, start_res=cfg.resolution, stable_images=0, fade_images=cfg.total_images // 2,
-        lr_by_res=(*cfg.lr_by_res, (size, lr)),
+        lr_by_res=tuple(sorted({**dict(cfg.lr_by_res), size: lr}.items())),
     )  # fmt: skip
 
 

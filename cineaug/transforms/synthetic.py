@@ -45,8 +45,9 @@ from .schedule import SharedProb
 DEFAULT_PROB = 0.25
 """Default probability that a sample is replaced. Measured on ACDC (docs/benchmark.md, how much
 synthetic): replacing a quarter of the samples beat a half at 2 and at 10 training patients."""
-MAX_CACHED_TISSUES = 4096
-"""Tissue maps of a bank's frames (or whole cycles) an augmenter keeps (uint8: 16 MiB at 64 px, 64 at 128)."""
+MAX_CACHED_TISSUE_BYTES = 64 << 20
+"""Bytes of a bank's tissue maps (uint8, per frame or whole cycle) an augmenter keeps: every frame of
+800 cycles of 20 frames at 64 px, 200 at 128 px; draws beyond it compute their maps afresh."""
 MODES = ("replace", "add")
 """How a synthetic sample enters: in place of the real one, or beside it."""
 RANDOM_APPEARANCES: dict[str, dict[str, float]] = {"gmm": {}, "gmm-bssfp": {"bright_blood_prob": 1.0}}
@@ -180,7 +181,8 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
         self.drawn: torch.Tensor | None = None  # the last synthetic image as drawn, in [-1, 1]
-        self._tissue_cache: dict[tuple[int, int | None], np.ndarray] = {}  # a bank's tissue maps, uint8
+        self._tissue_cache: dict[tuple, np.ndarray] = {}  # (cycle, frame, n_clusters) -> tissue map, uint8
+        self._tissue_bytes = 0
         self._class: int | None = None
         self._frame = 0
 
@@ -252,14 +254,22 @@ class SyntheticCycleAugmenter(RandomizableTransform):
 
     def _tissues(self, image: torch.Tensor, label: torch.Tensor, key: tuple | None) -> np.ndarray:
         """:func:`~cineaug.tissues.tissue_map` of the drawn frames; a bank's are computed once per
-        (cycle, frame) and kept (a bank never changes), up to :data:`MAX_CACHED_TISSUES`."""
+        (cycle, frame) and kept (a bank never changes), up to :data:`MAX_CACHED_TISSUE_BYTES`."""
+        key = None if key is None else (*key, self.n_clusters)
         cached = self._tissue_cache.get(key) if key is not None else None
         if cached is not None:
             return cached.astype(np.int64)
         tissues = tissue_map(image, label, self.n_clusters)
-        if key is not None and len(self._tissue_cache) < MAX_CACHED_TISSUES and tissues.max() <= 255:
+        fits = self._tissue_bytes + tissues.size <= MAX_CACHED_TISSUE_BYTES
+        if key is not None and fits and tissues.max() <= 255:
             self._tissue_cache[key] = tissues.astype(np.uint8)
+            self._tissue_bytes += tissues.size
         return tissues
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_tissue_cache"], state["_tissue_bytes"] = {}, 0  # recomputed where used, never pickled
+        return state
 
     def __call__(
         self,
