@@ -115,7 +115,7 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             int,
             typer.Option(
                 help="fine-tune --renderer (a run folder) for this many images per size and seed, "
-                "on that fold's training subjects only (0: use it as it is)"
+                "on that fold's training subjects only, grown to crops twice its size (0: use it as it is)"
             ),
         ] = 0,
         renderer_refine: Annotated[
