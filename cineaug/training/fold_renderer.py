@@ -12,7 +12,6 @@ from pathlib import Path
 from torch import nn
 
 from ..atomic import atomic_write_json
-from ..data import CycleDataset
 from ..errors import CineDataError
 from ..pretrained import load_pretrained
 from .config import TrainConfig
@@ -47,7 +46,7 @@ def finetune_renderer(
             the time per image).
     """
     from .finetune import finetune_config
-    from .trainer import train
+    from .trainer import frame_size, train
 
     out = Path(out)
     made = {"init_from": str(init_from), "data": str(Path(data).resolve()), "subjects": sorted(subjects),
@@ -63,10 +62,8 @@ def finetune_renderer(
     )  # fmt: skip
     cfg = grown_to(cfg, frame_size(data), data)
     resume = (out / "options.json").is_file()
-    if (
-        resume
-        and (was := json.loads((out / "options.json").read_text())["config"]["resolution"]) != cfg.resolution
-    ):
+    was = json.loads((out / "options.json").read_text())["config"]["resolution"] if resume else cfg.resolution
+    if was != cfg.resolution:
         raise CineDataError(
             out, f"holds a {was} px renderer, the fold's crops are {cfg.resolution} px: remove it"
         )
@@ -74,14 +71,6 @@ def finetune_renderer(
     atomic_write_json(out / FINETUNE, made)
     train(cfg, out, data=data, resume=resume, progress=False)
     return load_pretrained(out)  # the newest snapshot: the last step's
-
-
-def frame_size(data: str | os.PathLike) -> int:
-    """The crop side (px) of a cache's cycles."""
-    dataset = CycleDataset(data)
-    if not len(dataset):
-        raise CineDataError(data, "holds no cycles to fine-tune a renderer on")
-    return int(dataset[0]["image"].shape[-1])
 
 
 def grown_to(cfg: TrainConfig, size: int, data: str | os.PathLike = "the data") -> TrainConfig:

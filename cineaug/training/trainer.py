@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -32,6 +33,7 @@ from tqdm import tqdm
 from .._version import __version__
 from ..atomic import atomic_write_json
 from ..cache import read_index
+from ..errors import CineDataError
 from ..metrics.evaluate import evaluate_sets, flat
 from ..models.hub import save_pretrained
 from ..precision import describe as describe_machine
@@ -58,11 +60,15 @@ from .step import GANTraining
 OPTIONS = "options.json"
 
 
-def _first_res(root: Path) -> int:
-    """Side in pixels of the cache's cycles (to rescale the pixel spacing when training resizes)."""
+def frame_size(root: str | os.PathLike) -> int:
+    """Side in pixels of a cache's cycles (to rescale the pixel spacing when training resizes; to
+    grow a fold's renderer to its crops)."""
     from ..data import CycleDataset
 
-    return int(CycleDataset(root, verify=False).cycle(0).image.shape[-1])
+    dataset = CycleDataset(root, verify=False)
+    if not len(dataset):
+        raise CineDataError(root, "holds no cycles to train on")
+    return int(dataset.cycle(0).image.shape[-1])
 
 
 def _prepare_data(run: Path, cfg: TrainConfig, data: Path | None, simulate: bool, info: DistInfo) -> Path:
@@ -139,7 +145,7 @@ class Trainer:
             self.metric_idx, self.metric_floor = self.reals.metric_split(cfg.metrics_n, gen)  # [M] each
             self.sample_tissues = simulated_tissue_cycles(cfg.n_samples, cfg.resolution, cfg.n_clusters)
         spacing = read_index(data_root).get("spacing", {}).get("prepared_mm", {})
-        self.spacing_mm = spacing.get("mean", 1.0) * _first_res(data_root) / cfg.resolution
+        self.spacing_mm = spacing.get("mean", 1.0) * frame_size(data_root) / cfg.resolution
 
     # ----------------------------------------------------------------- state
     def resume(self, json_path: Path) -> None:
