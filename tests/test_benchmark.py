@@ -132,9 +132,10 @@ def test_paired_by_subject_averages_seeds_then_tests_over_subjects():
     gain = np.array([-0.01, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06])  # per subject: 7 of 8 gain
     rows = []
     for seed in (0, 1):
-        base = {s: 0.7 + 0.01 * seed for s in subjects}
+        base = {s: 0.6 + 0.03 * i + 0.01 * seed for i, s in enumerate(subjects)}  # patients differ
         for arm, shift in (("nnunet", 0.0), ("gmm+nnunet", 1.0)):
             dice = {s: base[s] + shift * g for s, g in zip(subjects, gain)}
+            dice = dict(reversed(dice.items())) if shift else dice  # paired by name, not by order
             hd = {s: 5.0 - shift for s in subjects}
             rows.append({"arm": arm, "size": 2, "seed": seed, "dice_mean": np.mean(list(dice.values())),
                          "dice_by_subject": dice, "hd95_by_subject": hd})  # fmt: skip
@@ -312,20 +313,31 @@ def test_resume_keeps_finished_runs_and_drops_a_cut_line(caches, tmp_path):
     assert [(r["seed"], r["dice_mean"]) for r in again] == [(r["seed"], r["dice_mean"]) for r in rows]
 
 
-def test_resume_keeps_only_runs_of_the_same_steps_and_augmentation(tmp_path):
+def test_resume_keeps_only_runs_of_the_same_protocol_steps_and_augmentation(tmp_path):
+    from cineaug.benchmark import PROTOCOLS
     from cineaug.benchmark.runner import _finished_runs
 
     path = tmp_path / "results.jsonl"
+    volume = {"volume_dice_mean": 0.8}
     rows = [
         {"arm": "nnunet", "size": 2, "seed": 0, "steps": 30},  # written before rows named their augment
         {"arm": "nnunet", "size": 2, "seed": 1, "steps": 30, "augment": "per-sample"},
         {"arm": "nnunet", "size": 2, "seed": 2, "steps": 30, "augment": "batched"},
         {"arm": "nnunet", "size": 2, "seed": 3, "steps": 40, "augment": "batched"},
+        {"arm": "nnunet", "size": 2, "seed": 4, "steps": 30, "protocol": "field", **volume},
+        {"arm": "nnunet", "size": 2, "seed": 5, "steps": 30, **volume},  # before rows named their protocol
+        {"arm": "nnunet", "size": 2, "seed": 6, "steps": 30, "protocol": "nnunet2d", **volume},
+        {"arm": "nnunet", "size": 2, "seed": 7, "steps": 30, "protocol": "quick"},
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert _finished_runs(path, 30, "batched") == {("nnunet", 2, 2)}
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert _finished_runs(path, 30) == {("nnunet", 2, 0), ("nnunet", 2, 1)}
+    quick, field = PROTOCOLS["quick"].replace(steps=30), PROTOCOLS["field"].replace(steps=30)
+    for protocol, kept in (
+        (quick.replace(augment="batched"), {2}),
+        (quick, {0, 1, 7}),
+        (field, {4, 5}),  # per-volume rows of this protocol only
+    ):
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        assert _finished_runs(path, protocol) == {("nnunet", 2, seed) for seed in kept}, protocol.name
+        assert [json.loads(line)["seed"] for line in path.read_text().splitlines()] == sorted(kept)
 
 
 def test_classes_the_training_source_lacks_are_not_scored(tmp_path):

@@ -66,7 +66,7 @@ def test_reads_database_training_and_testing(database):
     assert c.label.sum() == RV + LV + 2 * MYO
     assert not cycles[3].label.any()  # slice 0 holds no labels
     assert c.annotated_classes == (RV, MYO, LV)
-    assert c.extra == {"height": 184.0, "weight": 95.0, "nb_frames": 13}
+    assert c.extra == {"height": 184.0, "weight": 95.0, "nb_frames": 13, "native_slices": 3}
     assert c.spacing == (1.25, 1.5) and c.slice_thickness == 10.0
     assert cycles[0].pathology == "DCM" and cycles[-1].pathology == "NOR"
 

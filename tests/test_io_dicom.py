@@ -29,6 +29,11 @@ def test_series_is_grouped_and_ordered_by_trigger_time(tmp_path, sunnybrook_root
     np.testing.assert_array_equal(other.image[0], pydicom.dcmread(files[20]).pixel_array)
     assert not cycle.labeled.any() and cycle.annotated_classes == ()
     assert cycle.subject and cycle.source == "dicom"
+    # where each slice lies, for 3D scores: positions along the normal, the series' slice count
+    assert other.extra["slice_position_mm"] - cycle.extra["slice_position_mm"] == pytest.approx(
+        cycle.slice_thickness
+    )
+    assert cycle.extra["native_slices"] == other.extra["native_slices"] == 2
 
 
 def test_truncated_pixel_data_names_the_file():

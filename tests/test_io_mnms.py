@@ -78,7 +78,10 @@ def test_reads_all_splits_and_remaps_labels(dataset):
     for t in (2, 7):  # [t, row, col]: M&Ms 1 LV, 2 MYO, 3 RV -> ACDC 1 RV, 2 MYO, 3 LV
         assert (c.label[t, 2, 5], c.label[t, 2, 6], c.label[t, 3, 7]) == (LV, MYO, RV)
     assert c.label.sum() == 2 * (LV + MYO + RV)
-    assert c.extra == {"vendor": "Philips", "vendor_code": "B", "centre": "2", "split": "Training/Labeled"}
+    assert c.extra == {
+        "vendor": "Philips", "vendor_code": "B", "centre": "2", "split": "Training/Labeled",
+        "native_slices": 3,
+    }  # fmt: skip
     assert c.spacing == (1.25, 1.5)
     assert cycles[-1].pathology == "HHD" and cycles[-1].extra["split"] == "Validation"
 

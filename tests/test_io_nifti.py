@@ -37,6 +37,7 @@ def test_functional_nii_one_cycle_per_slice():
     expected = nib.load(FUNCTIONAL).get_fdata(dtype=np.float32)  # (17, 21, 3, 20)
     cycles = list(read_nifti(FUNCTIONAL))
     assert [c.slice_index for c in cycles] == [0, 1, 2]
+    assert [c.extra["native_slices"] for c in cycles] == [3, 3, 3]  # a volume is complete with 3
     c = cycles[1]
     assert c.image.shape == (20, 21, 17) and c.image.dtype == np.float32
     assert c.source == "nifti" and c.subject == "functional" and c.pathology == "unknown"

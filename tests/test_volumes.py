@@ -17,14 +17,15 @@ NATIVE = 48  # native side, px at 1 mm
 CROP = 32  # prepared side, px
 
 
-def raw_cycle(subject: str, slice_index: int, seed: int) -> CineCycle:
-    """A raw key-frame slice (ED frame 0 and ES frame 10 of 20, 1 mm pixels): LV disk, ring, RV."""
+def raw_cycle(subject: str, slice_index: int, seed: int, frames: int = 20, es: int = 10) -> CineCycle:
+    """A raw key-frame slice (ED frame 0 and ES frame ``es`` of ``frames``, 1 mm pixels): LV disk,
+    ring, RV."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:NATIVE, :NATIVE]
     cy, cx = 24 + rng.uniform(-2, 2, 2)
-    label = np.zeros((20, NATIVE, NATIVE), np.uint8)
-    observed = np.zeros(20, bool)
-    for t, r in ((0, 8.0), (10, 5.5)):
+    label = np.zeros((frames, NATIVE, NATIVE), np.uint8)
+    observed = np.zeros(frames, bool)
+    for t, r in ((0, 8.0), (es, 5.5)):
         d = np.hypot(yy - cy, xx - cx)
         label[t][np.hypot(yy - cy, xx - cx - r - 8) < r * 0.8] = 1
         label[t][d < r + 3] = 2
@@ -36,7 +37,7 @@ def raw_cycle(subject: str, slice_index: int, seed: int) -> CineCycle:
     image[~observed] = 0.0
     return CineCycle(
         image=image.astype(np.float32), label=label, labeled=observed.copy(), spacing=(1.0, 1.0),
-        source="test", subject=subject, slice_index=slice_index, ed_frame=0, es_frame=10,
+        source="test", subject=subject, slice_index=slice_index, ed_frame=0, es_frame=es,
         slice_thickness=8.0, observed=observed,
     )  # fmt: skip
 
@@ -79,15 +80,20 @@ def test_paste_back_inverts_the_crop():
     assert not exact[0, :8].any() and not exact[0, 40:].any()  # outside the crop: background
 
 
-def _square_volume(shift: int) -> tuple[np.ndarray, Volume]:
-    """A 4-slice volume whose LV is a 10x10 square; the prediction is the truth shifted by ``shift`` rows."""
+ROW_MM, COL_MM, SLICE_MM = 1.5, 0.7, 10.0
+
+
+def _square_volume(shift: int, axis: int = 1) -> tuple[np.ndarray, Volume]:
+    """A 4-slice volume (rows 1.5 mm, columns 0.7 mm, slices 10 mm) whose LV and RV are 10x10
+    squares on slices 1-2; the prediction is the truth shifted by ``shift`` along ``axis``."""
     truth = np.zeros((4, 40, 40), np.uint8)
-    truth[:, 10:20, 10:20] = 3
-    truth[:, 25:35, 25:35] = 1
-    pred = np.roll(truth, shift, axis=1)
+    truth[1:3, 10:20, 10:20] = 3
+    truth[1:3, 25:35, 25:35] = 1
+    pred = np.roll(truth, shift, axis=axis)
     volume = Volume(
         subject="s", phase="ED", images=torch.zeros(4, 1, 8, 8), truth=truth, centers=[(0.0, 0.0)] * 4,
-        crop_mm=1.0, native_spacing=(1.5, 1.5), slice_mm=10.0, annotated=torch.ones(4, dtype=torch.bool),
+        crop_mm=1.0, native_spacing=(ROW_MM, COL_MM), slice_mm=SLICE_MM,
+        annotated=torch.ones(4, dtype=torch.bool),
     )  # fmt: skip
     return pred, volume
 
@@ -98,13 +104,36 @@ def test_volume_scores_known_answers():
     np.testing.assert_allclose(dice[[0, 2]], 1.0)
     np.testing.assert_allclose(hd[[0, 2]], 0.0)
     assert np.isnan(dice[1]) and np.isnan(hd[1])  # no myocardium in the truth: not scored
-    pred, volume = _square_volume(1)
-    dice, hd = volume_scores(pred, volume)
-    np.testing.assert_allclose(dice[[0, 2]], 0.9, atol=1e-6)  # 2*90/200
-    np.testing.assert_allclose(hd[[0, 2]], 1.5, atol=1e-6)  # one row of 1.5 mm
+    for axis, mm, expected_dice in ((1, ROW_MM, 0.9), (2, COL_MM, 0.9), (0, SLICE_MM, 0.5)):
+        pred, volume = _square_volume(1, axis)  # one row, one column or one slice
+        dice, hd = volume_scores(pred, volume)
+        np.testing.assert_allclose(dice[[0, 2]], expected_dice, atol=1e-6, err_msg=f"axis {axis}")
+        np.testing.assert_allclose(hd[[0, 2]], mm, atol=1e-5, err_msg=f"axis {axis}")  # mm, per axis
     pred[pred == 1] = 0  # RV missed entirely: Dice 0, HD95 = the volume's diagonal
     dice, hd = volume_scores(pred, volume)
-    assert dice[0] == 0.0 and hd[0] == pytest.approx(np.sqrt(40**2 + 60**2 + 60**2))
+    diagonal = np.sqrt((4 * SLICE_MM) ** 2 + (40 * ROW_MM) ** 2 + (40 * COL_MM) ** 2)
+    assert dice[0] == 0.0 and hd[0] == pytest.approx(diagonal)
+
+
+def test_paste_back_round_trip_on_an_anisotropic_grid():
+    """Unequal row/column spacing, a non-square grid and an off-centre crop at a fractional centre."""
+    truth = np.zeros((60, 90), np.uint8)
+    yy, xx = np.mgrid[:60, :90]
+    truth[np.hypot((yy - 27.3) * 1.3, (xx - 51.6) * 0.7) < 14] = 2
+    truth[np.hypot((yy - 27.3) * 1.3, (xx - 51.6) * 0.7) < 9] = 3
+    truth[(abs(yy - 27.3) * 1.3 < 6) & (abs(xx - 30.0) * 0.7 < 4)] = 1
+    cycle = CineCycle(
+        image=np.stack([truth.astype(np.float32)] * 20), label=np.stack([truth] + [0 * truth] * 19),
+        labeled=np.eye(20, dtype=bool)[0], spacing=(1.3, 0.7), source="test", subject="a",
+        ed_frame=0, slice_thickness=5.0, extra={"native_slices": 1},
+    )  # fmt: skip
+    crop = prepare_cycle(cycle, size=64, fov_mm=60.0, keep_native=True, crop="labels")
+    onehot = np.eye(4, dtype=np.float32)[crop.label[:1]].transpose(0, 3, 1, 2)
+    back = paste_back(onehot, tuple(crop.extra["crop_center_px"]), crop.spacing[0], (1.3, 0.7), (60, 90))
+    for c in (1, 2, 3):  # swapped row/col spacings would give 0.00, 0.20, 0.63
+        t, q = truth == c, back[0] == c
+        assert 2 * (t & q).sum() / (t.sum() + q.sum()) > 0.9, c
+    assert crop.extra["native_slices"] == 1
 
 
 def test_volumes_group_slices_by_subject_and_phase():
@@ -119,6 +148,53 @@ def test_volumes_group_slices_by_subject_and_phase():
     assert volumes[0].slice_mm == 8.0
     with pytest.raises(ValueError, match="--crop image"):
         volumes_of([prepared("p0", 0, 1, keep_native=False)], where="cache X")
+
+
+def test_volumes_of_a_cycle_of_another_length_keep_ed_and_es():
+    """13 raw frames (ES at 6) resampled to 20: each phase's volume holds that phase's expert labels."""
+    raws = [raw_cycle("p0", z, z, frames=13, es=6) for z in range(2)]
+    cycles = [prepare_cycle(r, size=CROP, fov_mm=40.0, keep_native=True) for r in raws]
+    assert cycles[0].es_frame != 6 and cycles[0].extra["native_frames"] == [0, cycles[0].es_frame]
+    ed, es = volumes_of(cycles)
+    assert (ed.phase, es.phase) == ("ED", "ES")
+    np.testing.assert_array_equal(ed.truth, np.stack([r.label[0] for r in raws]))
+    np.testing.assert_array_equal(es.truth, np.stack([r.label[6] for r in raws]))
+    np.testing.assert_array_equal(es.images[:, 0], np.stack([c.image[c.es_frame] for c in cycles]))
+
+
+def test_a_volume_missing_a_slice_is_refused():
+    with pytest.raises(ValueError, match=r"cache X: p0 ED: slices \[1\] are missing"):
+        volumes_of([prepared("p0", z, z) for z in (0, 2)], where="cache X")
+    cycles = [prepared("p0", z, z) for z in range(3)]
+    for c in cycles:
+        c.extra["native_slices"] = 4  # the source had a fourth slice, not prepared
+    with pytest.raises(ValueError, match=r"slices \[3\] are missing"):
+        volumes_of(cycles)
+    cycles = [prepared("p0", z, z) for z in range(2)]
+    for c in cycles:
+        c.slice_thickness = None
+    with pytest.raises(ValueError, match="no slice thickness"):
+        volumes_of(cycles)
+
+
+def test_volumes_stack_dicom_slices_by_position_and_score_ed_es_only():
+    """Acquisition order is not the spatial order: slices are stacked and spaced by their position
+    along the normal (10 mm apart here, where SliceThickness says 8); a third expert frame is
+    scored per frame only."""
+    cycles = []
+    for z, position in enumerate((20.0, 0.0, 10.0)):
+        raw = raw_cycle("p0", z, z)
+        raw.label[5], raw.labeled[5], raw.observed[5] = raw.label[0], True, True
+        raw.label_source[5] = raw.label_source[0]
+        raw.image[5] = raw.image[0]
+        raw.extra = {"slice_position_mm": position, "native_slices": 3}
+        cycles.append(prepare_cycle(raw, size=CROP, fov_mm=40.0, keep_native=True))
+    assert len(cycles[0].extra["native_frames"]) == 3
+    volumes = volumes_of(cycles)
+    assert [v.phase for v in volumes] == ["ED", "ES"] and volumes[0].slice_mm == 10.0
+    for k, c in enumerate((cycles[1], cycles[2], cycles[0])):  # positions 0, 10, 20 mm
+        np.testing.assert_array_equal(volumes[0].truth[k], c.native_label[0])
+        np.testing.assert_array_equal(volumes[0].images[k, 0], c.image[0])
 
 
 class Oracle(torch.nn.Module):
@@ -154,8 +230,10 @@ def test_score_volumes_averages_phases_per_patient_then_patients():
     assert {"volume_dice_ed_lv", "volume_dice_es_lv", "volume_hd95_es_myocardium"} <= set(out)
     ed_lv = [out["volume_scores"][s]["ED"]["dice_lv"] for s in ("p0", "p1")]
     assert out["volume_dice_ed_lv"] == pytest.approx(np.mean(ed_lv))
-    wrong = [np.zeros_like(c) for c in crops]  # predicts nothing: Dice 0
-    assert score_volumes(Oracle(volumes, wrong), volumes)["volume_dice_mean"] == 0.0
+    assert out["volume_missed"] == 0
+    wrong = [np.zeros_like(c) for c in crops]  # predicts nothing: Dice 0, every class missed
+    missed = score_volumes(Oracle(volumes, wrong), volumes)
+    assert missed["volume_dice_mean"] == 0.0 and missed["volume_missed"] == 4 * 3
 
 
 def _cache(root, cycles):

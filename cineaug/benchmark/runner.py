@@ -45,10 +45,11 @@ PREDICTIONS = "predictions"
 N_EXAMPLES = 4  # test frames kept per run for the report's montage
 
 
-def _finished_runs(path: Path, steps: int, augment: str = "per-sample") -> set[tuple[str, int, int]]:
-    """``(arm, size, seed)`` of the complete rows of a results file with ``steps`` and ``augment``
-    (rows before ``augment`` was recorded ran per sample); the file is rewritten with those rows only
-    (a line cut short by an interruption is dropped)."""
+def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
+    """``(arm, size, seed)`` of the complete rows of a results file that ``protocol`` would write: its
+    name (where recorded), steps, augment (rows from before it was recorded ran per sample) and
+    scores (per volume or per frame). The file is rewritten with those rows only (a line
+    cut short by an interruption is dropped), so that one report never mixes protocols."""
     if not path.is_file():
         return set()
     rows = []
@@ -57,7 +58,13 @@ def _finished_runs(path: Path, steps: int, augment: str = "per-sample") -> set[t
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if row.get("steps") == steps and row.get("augment", "per-sample") == augment:
+        same = (
+            row.get("steps") == protocol.steps
+            and row.get("augment", "per-sample") == protocol.augment
+            and row.get("protocol", protocol.name) == protocol.name
+            and ("volume_dice_mean" in row) == (protocol.scoring == "volumes")
+        )
+        if same:
             rows.append(row)
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
     return {(r["arm"], r["size"], r["seed"]) for r in rows}
@@ -176,7 +183,7 @@ def _start_output(out: Path, protocol: Protocol, resume: bool) -> set[tuple[str,
     result, fold renderer, rendered bank or GIF of an earlier one is kept)."""
     out.mkdir(parents=True, exist_ok=True)
     if resume:
-        return _finished_runs(out / RESULTS, protocol.steps, protocol.augment)
+        return _finished_runs(out / RESULTS, protocol)
     (out / RESULTS).unlink(missing_ok=True)
     for folder in ("renderers", "rendered"):
         shutil.rmtree(out / folder, ignore_errors=True)
@@ -205,7 +212,7 @@ def _run_arm(out: Path, spec: ArmSpec, fold: Fold, sources: ArmSources, protocol
     dice, hd = frame_scores(pred, frames)
     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
     row.update(train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys))
-    row.update(augment=protocol.augment)
+    row.update(augment=protocol.augment, protocol=protocol.name)
     row.update(subjects=fold.subjects, held_out=fold.held_out)
     row.update(subject_means(dice, hd, frames.subjects))
     if fold.volumes:

@@ -32,7 +32,7 @@ class Volume:
     """One patient's labelled phase: the crops to segment and the expert volume to compare with."""
 
     subject: str
-    phase: str  # "ED", "ES" (or "frame<t>" for another labelled frame)
+    phase: str  # "ED" or "ES"
     images: torch.Tensor  # [Z,1,h,w] float32 prepared crops, slices in order
     truth: np.ndarray  # [Z,H0,W0] uint8 expert labels in the native grid
     centers: list[tuple[float, float]]  # crop centre of each slice, native pixels (row, col)
@@ -42,33 +42,75 @@ class Volume:
     annotated: torch.Tensor  # [4] bool, classes the expert annotated (background always)
 
 
-def _phase(cycle: CineCycle, t: int) -> str:
-    return "ED" if t == cycle.ed_frame else "ES" if t == cycle.es_frame else f"frame{t}"
+PHASES = ("ED", "ES")
+"""The phases scored per volume, as the ACDC challenge scores them."""
+
+
+def _phase(cycle: CineCycle, t: int) -> str | None:
+    return "ED" if t == cycle.ed_frame else "ES" if t == cycle.es_frame else None
+
+
+def _stacked(slices: list[CineCycle], subject: str, phase: str, where: str) -> tuple[list[CineCycle], float]:
+    """The slices of one volume in spatial order and the distance between them (mm).
+
+    Slices with ``extra["slice_position_mm"]`` (DICOM sources: acquisition order and ``SliceThickness``
+    need not be the spatial order and spacing) are stacked and spaced by it; others by
+    ``slice_index``, spaced by ``slice_thickness`` (a NIfTI volume's slice spacing).
+
+    Raises:
+        ValueError: a slice of the volume is missing (not prepared, or without expert labels at this
+            phase: its labels would silently leave the volume) or the slice spacing is unknown.
+    """
+    indices = sorted(c.slice_index for c in slices)
+    counts = {c.extra.get("native_slices") for c in slices}
+    n = counts.pop() if len(counts) == 1 and None not in counts else None
+    expected = range(n) if n is not None else range(indices[0], indices[-1] + 1)
+    missing = sorted(set(expected) - set(indices))
+    if missing or len(indices) != len(set(indices)):
+        what = f"slices {missing} are missing" if missing else f"slice indices repeat ({indices})"
+        raise ValueError(
+            f"{where}: {subject} {phase}: {what} from a volume of {len(expected)}; their expert labels "
+            "would be left out of the 3D scores. Prepare every slice (see the cache's skipped list) "
+            "or leave the subject out of the test data; sources whose experts labelled only some "
+            "slices are scored per frame (--protocol quick)"
+        )
+    positions = [c.extra.get("slice_position_mm") for c in slices]
+    if len(slices) > 1 and None not in positions:
+        order = np.argsort(positions)
+        return [slices[i] for i in order], float(np.median(np.diff(np.sort(positions))))
+    slices = sorted(slices, key=lambda c: c.slice_index)
+    if slices[0].slice_thickness is None:
+        raise ValueError(f"{where}: {subject}: no slice thickness or position, so no 3D distances")
+    return slices, float(slices[0].slice_thickness)
 
 
 def volumes_of(cycles: Sequence[CineCycle], where: str = "test data") -> list[Volume]:
-    """The 3D volumes of prepared cycles that kept native labels (one per subject and labelled phase).
+    """The ED and ES volumes of prepared cycles that kept native labels (one per subject and phase;
+    other expert frames are scored per frame only).
 
     Raises:
-        ValueError: no cycle keeps native labels, or the slices of a subject disagree on the native
-            grid (shape or spacing), naming ``where``.
+        ValueError: no cycle keeps native labels; the slices of a subject disagree on the native
+            grid (shape or spacing); a volume misses a slice or its slice spacing (naming ``where``).
     """
     by_volume: dict[tuple[str, str], list[tuple[CineCycle, int, np.ndarray]]] = {}
     for cycle in cycles:
         if cycle.native_label is None:
             continue
         for t, native in zip(cycle.extra["native_frames"], cycle.native_label):
-            by_volume.setdefault((cycle.subject, _phase(cycle, t)), []).append((cycle, t, native))
+            phase = _phase(cycle, t)
+            if phase is not None:
+                by_volume.setdefault((cycle.subject, phase), []).append((cycle, t, native))
     if not by_volume:
         raise ValueError(
             f"{where}: no native labels to score volumes with; prepare the test set with "
             "`cineaug prepare ... --crop image` (or --native-labels)"
         )
     volumes = []
-    for (subject, phase), slices in sorted(by_volume.items()):
-        slices.sort(key=lambda s: s[0].slice_index)
-        first = slices[0][0]
-        grids = {(tuple(c.extra["native_shape"]), tuple(c.extra["native_spacing"])) for c, _, _ in slices}
+    for (subject, phase), entries in sorted(by_volume.items()):
+        frame_of = {id(c): (t, native) for c, t, native in entries}
+        slices, slice_mm = _stacked([c for c, _, _ in entries], subject, phase, where)
+        first = slices[0]
+        grids = {(tuple(c.extra["native_shape"]), tuple(c.extra["native_spacing"])) for c in slices}
         if len(grids) > 1:
             raise ValueError(
                 f"{where}: the slices of {subject} lie on different native grids {sorted(grids)}"
@@ -79,12 +121,14 @@ def volumes_of(cycles: Sequence[CineCycle], where: str = "test data") -> list[Vo
             Volume(
                 subject=subject,
                 phase=phase,
-                images=torch.stack([torch.from_numpy(c.image[t : t + 1]) for c, t, _ in slices]).float(),
-                truth=np.stack([native for _, _, native in slices]),
-                centers=[tuple(c.extra["crop_center_px"]) for c, _, _ in slices],
+                images=torch.stack(
+                    [torch.from_numpy(c.image[frame_of[id(c)][0]][None]) for c in slices]
+                ).float(),
+                truth=np.stack([frame_of[id(c)][1] for c in slices]),
+                centers=[tuple(c.extra["crop_center_px"]) for c in slices],
                 crop_mm=float(first.spacing[0]),
                 native_spacing=tuple(first.extra["native_spacing"]),
-                slice_mm=float(first.slice_thickness or 1.0),
+                slice_mm=slice_mm,
                 annotated=torch.from_numpy(annotated),
             )
         )
@@ -134,12 +178,20 @@ def score_volumes(model: torch.nn.Module, volumes: Sequence[Volume]) -> dict[str
         (``volume_dice_ed_lv`` ...); ``volume_dice_by_subject`` / ``volume_hd95_by_subject``: each
         patient's mean over classes and phases (the unit of a paired test over patients);
         ``volume_scores``: every volume's values, ``{subject: {phase: {"dice_rv": ..., "hd95_lv": ...}}}``;
-        ``volume_count``: volumes scored.
+        ``volume_count``: volumes scored; ``volume_missed``: (volume, class) pairs where the truth has
+        the class and the prediction none (each scored HD95 = the volume's diagonal, hundreds of mm:
+        one moves an arm's mean HD95 by millimetres).
     """
     scores = []  # (subject, phase, [2,3] dice and HD95)
+    missed = 0
     for volume in volumes:
-        values = np.stack(volume_scores(predict_volume(model, volume), volume))  # [2,3]
+        pred = predict_volume(model, volume)
+        values = np.stack(volume_scores(pred, volume))  # [2,3]
         scores.append((volume.subject, volume.phase, values))
+        missed += sum(
+            bool(volume.annotated[c]) and (volume.truth == c).any() and not (pred == c).any()
+            for c in ALL_CLASSES
+        )
     subjects = sorted({s for s, _, _ in scores})
     phases = sorted({p for _, p, _ in scores})
     by_subject = np.stack(
@@ -168,4 +220,5 @@ def score_volumes(model: torch.nn.Module, volumes: Sequence[Volume]) -> dict[str
         for s in subjects
     }
     out[f"{PREFIX}count"] = len(scores)
+    out[f"{PREFIX}missed"] = int(missed)
     return out

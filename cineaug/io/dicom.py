@@ -161,6 +161,13 @@ def group_slices(frames: list[DicomFrame], where: str | os.PathLike) -> list[lis
     return slices
 
 
+def slice_geometry(frames: list[DicomFrame], n_slices: int) -> dict[str, float | int]:
+    """Where a slice lies in its series, for 3D scores: ``slice_position_mm`` (along the slice
+    normal; slices are stacked and spaced by it, since acquisition order and ``SliceThickness`` need
+    not be the spatial order and spacing) and ``native_slices`` (slice positions in the series)."""
+    return {"slice_position_mm": float(frames[0].position), "native_slices": n_slices}
+
+
 def check_frame_count(frames: list[DicomFrame]) -> None:
     """Raise if a slice lacks frames or has extra ones (against CardiacNumberOfImages)."""
     expected = frames[0].cardiac_images
@@ -247,7 +254,7 @@ def read_dicom_series(
         for index, slice_frames in enumerate(slices):
             try:
                 check_frame_count(slice_frames)
-                cycle = _cycle_from_frames(slice_frames, index, series, pathology)
+                cycle = _cycle_from_frames(slice_frames, index, series, pathology, len(slices))
             except CineDataError as err:
                 log.skip(err)
                 continue
@@ -257,7 +264,9 @@ def read_dicom_series(
         raise CineDataError(folder, "no cine series found (need several frames per slice position)")
 
 
-def _cycle_from_frames(frames: list[DicomFrame], index: int, series: str, pathology: str) -> CineCycle:
+def _cycle_from_frames(
+    frames: list[DicomFrame], index: int, series: str, pathology: str, n_slices: int
+) -> CineCycle:
     image = stack_frames(frames)
     check_image_values(frames[0].path, image)
     first = frames[0]
@@ -279,5 +288,6 @@ def _cycle_from_frames(frames: list[DicomFrame], index: int, series: str, pathol
             "series": series,
             "series_number": first.series_number,
             "files": [f.path.name for f in frames],
+            **slice_geometry(frames, n_slices),
         },
     )

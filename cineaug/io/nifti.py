@@ -211,14 +211,16 @@ def slice_cycles(
         **fields: other :class:`CineCycle` fields (source, subject, pathology, ed_frame, ...).
 
     Returns:
-        Z cycles, ``image`` float32 and ``label`` uint8 ``[T, Y, X]``, ``slice_index`` = z, and
-        ``observed`` from the volume. Only observed (labelled) frames are copied: the others are
+        Z cycles, ``image`` float32 and ``label`` uint8 ``[T, Y, X]``, ``slice_index`` = z,
+        ``observed`` from the volume and ``extra["native_slices"]`` = Z. Only observed (labelled)
+        frames are copied: the others are
         zeros, the raw fill of unobserved frames (no label).
     """
     data = from_nifti_array(volume.data)  # [Z,T,Y,X]
     labels = None if label is None else from_nifti_array(label)
     labeled = np.asarray(labeled, dtype=bool)
     observed = np.ones(volume.n_frames, bool) if volume.observed is None else volume.observed
+    extra = dict(fields.pop("extra", {}), native_slices=int(data.shape[0]))
     cycles = []
     for z in range(data.shape[0]):
         image = np.zeros(data.shape[1:], np.float32)  # [T,Y,X]
@@ -236,6 +238,7 @@ def slice_cycles(
             slice_index=z,
             frame_times=volume.frame_times,
             slice_thickness=volume.zooms[2],
+            extra=dict(extra),
             **fields,
         )
         cycles.append(cycle.validate())

@@ -28,7 +28,14 @@ from skimage.draw import polygon2mask
 
 from ..errors import CineDataError, ReadLog
 from ..types import LV, MYO, UNKNOWN_PATHOLOGY, CineCycle, LabelSource
-from .dicom import DicomFrame, check_frame_count, group_slices, read_dicom_files, stack_frames
+from .dicom import (
+    DicomFrame,
+    check_frame_count,
+    group_slices,
+    read_dicom_files,
+    slice_geometry,
+    stack_frames,
+)
 from .values import check_image_values
 
 PATHOLOGY_NAMES = {
@@ -306,7 +313,9 @@ def _read_case(case: SunnybrookCase, log: ReadLog, workers: int) -> Iterator[Cin
     for index, slice_frames in enumerate(slices):
         try:
             check_frame_count(slice_frames)
-            cycles.append(_slice_cycle(case, index, slice_frames, numbers, ed_votes))
+            cycle = _slice_cycle(case, index, slice_frames, numbers, ed_votes)
+            cycle.extra.update(slice_geometry(slice_frames, len(slices)))
+            cycles.append(cycle)
         except CineDataError as err:
             log.skip(err)
     ed = max(set(ed_votes), key=ed_votes.count) if ed_votes else 0
