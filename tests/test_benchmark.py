@@ -460,3 +460,16 @@ def test_cli_benchmark_protocols(caches, tmp_path):
         cli.app, [*args, "--protocol", "field"]
     )  # test cache without native labels
     assert no_native.exit_code == 1 and "--crop image" in no_native.output
+
+
+def test_the_report_reads_per_volume_scores_only_where_every_run_has_them():
+    from cineaug.benchmark import headline_rows
+
+    frame = {"arm": "nnunet", "size": 2, "seed": 0, "dice_mean": 0.7, "dice_by_subject": {"p": 0.7}}
+    volume = {**frame, "seed": 1, "volume_dice_mean": 0.8, "volume_dice_by_subject": {"p": 0.8}}
+    rows, unit = headline_rows([volume])
+    assert unit.startswith("per 3D volume") and rows[0]["dice_mean"] == 0.8
+    assert rows[0]["dice_by_subject"] == {"p": 0.8} and rows[0]["frame_dice_mean"] == 0.7
+    rows, unit = headline_rows([frame, volume])
+    assert unit == "per frame (1 of 2 runs lack per-volume scores)" and rows[1]["dice_mean"] == 0.7
+    assert headline_rows([frame])[1] == "per frame"

@@ -192,6 +192,7 @@ def test_volumes_stack_dicom_slices_by_position_and_score_ed_es_only():
     assert len(cycles[0].extra["native_frames"]) == 3
     volumes = volumes_of(cycles)
     assert [v.phase for v in volumes] == ["ED", "ES"] and volumes[0].slice_mm == 10.0
+    assert volumes[0].slice_indices == (1, 2, 0)
     for k, c in enumerate((cycles[1], cycles[2], cycles[0])):  # positions 0, 10, 20 mm
         np.testing.assert_array_equal(volumes[0].truth[k], c.native_label[0])
         np.testing.assert_array_equal(volumes[0].images[k, 0], c.image[0])

@@ -47,10 +47,13 @@ def headline_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str
 
     Where every run was scored per 3D volume (:mod:`.volumes`), ``dice_*``, ``hd95_*`` and
     ``*_by_subject`` are the per-volume values (the unit the challenges report) and the per-frame
-    mean Dice moves to ``frame_dice_mean``; otherwise the rows are returned as they are.
+    mean Dice moves to ``frame_dice_mean``; otherwise the rows are returned as they are, and where
+    only some runs were scored per volume the unit says so (one report never mixes units).
     """
-    if not rows or not all(f"{PREFIX}dice_mean" in r for r in rows):
-        return rows, "per frame"
+    scored = sum(f"{PREFIX}dice_mean" in r for r in rows)
+    if not rows or scored < len(rows):
+        lacking = f" ({len(rows) - scored} of {len(rows)} runs lack per-volume scores)" if scored else ""
+        return rows, f"per frame{lacking}"
     remapped = [
         {
             **r,

@@ -40,6 +40,7 @@ class Volume:
     native_spacing: tuple[float, float]  # (row, col) mm
     slice_mm: float  # distance between slices, mm
     annotated: torch.Tensor  # [4] bool, classes the expert annotated (background always)
+    slice_indices: tuple[int, ...] = ()  # each stacked slice's ``slice_index``, in stacking order
 
 
 PHASES = ("ED", "ES")
@@ -130,6 +131,7 @@ def volumes_of(cycles: Sequence[CineCycle], where: str = "test data") -> list[Vo
                 native_spacing=tuple(first.extra["native_spacing"]),
                 slice_mm=slice_mm,
                 annotated=torch.from_numpy(annotated),
+                slice_indices=tuple(c.slice_index for c in slices),
             )
         )
     return volumes
