@@ -69,13 +69,11 @@ def main() -> None:
     ds = CycleDataset(args.cache)
     cycles = [ds.cycle(i) for i in range(len(ds))]
     labels = crop_labels(ds)
-    phase_frame = {c.subject: {"ED": c.ed_frame, "ES": c.es_frame} for c in cycles}
     ceiling = defaultdict(list)
     for volume in volumes_of(cycles, where=str(args.cache)):
-        t = phase_frame[volume.subject][volume.phase]
         onehot = [
             np.eye(4, dtype=np.float32)[labels[(volume.subject, z, t)]].transpose(2, 0, 1)[None]
-            for z in volume.slice_indices
+            for z, t in zip(volume.slice_indices, volume.frames)
         ]
         shape = volume.truth.shape[1:]
         pred = np.concatenate(
@@ -91,7 +89,7 @@ def main() -> None:
         {
             "subject": s,
             "ceiling_dice": round(float(np.mean(v)), 4),
-            **{f"{k}_center_error_mm": round(e, 1) for k, e in errors[s].items()},
+            **{f"{k}_center_error_mm": round(e, 1) for k, e in errors.get(s, {}).items()},
         }
         for s, v in sorted(ceiling.items())
     ]
@@ -101,7 +99,7 @@ def main() -> None:
     summary = {"summary": True, "cache": str(args.cache), "patients": len(rows)}
     summary.update(ceiling_dice_mean=round(float(np.mean(dice)), 4), ceiling_dice_min=min(dice))
     for k in ("lv", "heart"):
-        err = [r[f"{k}_center_error_mm"] for r in rows]
+        err = [r[f"{k}_center_error_mm"] for r in rows if f"{k}_center_error_mm" in r]
         summary[f"{k}_center_error_mm_median"] = round(float(np.median(err)), 1)
         summary[f"{k}_center_error_mm_range"] = [min(err), max(err)]
     print(json.dumps(summary))

@@ -336,8 +336,12 @@ def test_resume_keeps_only_runs_of_the_same_protocol_steps_and_augmentation(tmp_
         (field, {4, 5}),  # per-volume rows of this protocol only
     ):
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        dropped = path.with_name("results.dropped.jsonl")
+        dropped.unlink(missing_ok=True)
         assert _finished_runs(path, protocol) == {("nnunet", 2, seed) for seed in kept}, protocol.name
         assert [json.loads(line)["seed"] for line in path.read_text().splitlines()] == sorted(kept)
+        moved = [json.loads(line)["seed"] for line in dropped.read_text().splitlines()]
+        assert moved == sorted(set(range(8)) - kept)  # set aside, not lost
 
 
 def test_classes_the_training_source_lacks_are_not_scored(tmp_path):

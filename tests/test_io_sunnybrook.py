@@ -179,6 +179,7 @@ def test_reads_the_real_slice(sunnybrook_real):
     assert cycle.image.shape == (20, 256, 256) and cycle.image.dtype == np.float32
     assert cycle.spacing == pytest.approx((1.367188, 1.367188))
     assert cycle.slice_thickness == 10
+    assert cycle.extra["native_slices"] == 1 and isinstance(cycle.extra["slice_position_mm"], float)
     assert (cycle.subject, cycle.pathology, cycle.source) == ("SCD0000101", "HF-I", "sunnybrook")
     assert cycle.extra["original_id"] == "SC-HF-I-1"
     assert (cycle.ed_frame, cycle.es_frame) == (REAL_ED, REAL_ES)  # ED is the 19th frame here

@@ -173,7 +173,30 @@ def test_a_volume_missing_a_slice_is_refused():
     cycles = [prepared("p0", z, z) for z in range(2)]
     for c in cycles:
         c.slice_thickness = None
-    with pytest.raises(ValueError, match="no slice thickness"):
+    with pytest.raises(ValueError, match="p0 ED: no slice thickness"):
+        volumes_of(cycles)
+    assert volumes_of(cycles[:1])[0].slice_mm == 1.0  # one slice: no distance to know
+    cycles = [prepared("p0", z, z) for z in range(3)]
+    for c, n in zip(cycles, (3, 5, 3)):
+        c.extra["native_slices"] = n
+    with pytest.raises(ValueError, match=r"disagree on the volume's slice count \(\[3, 5\]\)"):
+        volumes_of(cycles)
+    for c, position in zip(cycles, (0.0, 0.0, 10.0)):
+        c.extra.update(native_slices=3, slice_position_mm=position)
+    with pytest.raises(ValueError, match=r"slices \[0, 1\] lie at the same position"):
+        volumes_of(cycles)
+
+
+def test_volumes_need_one_ed_and_one_es_frame_per_subject():
+    """ES estimated per slice (a reader without it) would scatter the ES labels over several
+    'phases'; expert frames beside ED with no ES frame would silently leave the volumes."""
+    cycles = [prepared("p0", z, z) for z in range(2)]
+    cycles[1].es_frame = 9
+    with pytest.raises(ValueError, match=r"p0 disagree on the ES frame \(\[9, 10\]\)"):
+        volumes_of(cycles)
+    for c in cycles:
+        c.es_frame = -1
+    with pytest.raises(ValueError, match=r"p0 has expert frames \[10\] but no ES frame"):
         volumes_of(cycles)
 
 

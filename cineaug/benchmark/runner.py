@@ -22,6 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..atomic import atomic_write_bytes
+from ..errors import logger
 from ..precision import describe as describe_machine
 from .arms import (
     ARMS,
@@ -40,6 +41,7 @@ from .sources import SYNTHETIC_GIF, BenchmarkSources, FoldFinetune
 from .volumes import score_volumes
 
 RESULTS = "results.jsonl"
+DROPPED = "results.dropped.jsonl"  # rows --resume set aside: another protocol, length or augmentation
 META = "benchmark.json"
 PREDICTIONS = "predictions"
 N_EXAMPLES = 4  # test frames kept per run for the report's montage
@@ -48,11 +50,12 @@ N_EXAMPLES = 4  # test frames kept per run for the report's montage
 def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
     """``(arm, size, seed)`` of the complete rows of a results file that ``protocol`` would write: its
     name (where recorded), steps, augment (rows from before it was recorded ran per sample) and
-    scores (per volume or per frame). The file is rewritten with those rows only (a line
-    cut short by an interruption is dropped), so that one report never mixes protocols."""
+    scores (per volume or per frame). The file is rewritten with those rows only, so that one report
+    never mixes protocols; the other rows move to ``results.dropped.jsonl`` beside it (logged), and a
+    line cut short by an interruption is dropped."""
     if not path.is_file():
         return set()
-    rows = []
+    rows, dropped = [], []
     for line in path.read_text().splitlines():
         try:
             row = json.loads(line)
@@ -64,8 +67,15 @@ def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
             and row.get("protocol", protocol.name) == protocol.name
             and ("volume_dice_mean" in row) == (protocol.scoring == "volumes")
         )
-        if same:
-            rows.append(row)
+        (rows if same else dropped).append(row)
+    if dropped:
+        moved = path.with_name(DROPPED)
+        old = moved.read_bytes() if moved.is_file() else b""
+        atomic_write_bytes(moved, old + "".join(json.dumps(r) + "\n" for r in dropped).encode())
+        logger.warning(
+            "%s: %d runs of another protocol, length or augmentation (not %s, %d steps, %s) moved to %s",
+            path, len(dropped), protocol.name, protocol.steps, protocol.augment, moved.name,
+        )  # fmt: skip
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
     return {(r["arm"], r["size"], r["seed"]) for r in rows}
 
@@ -127,7 +137,8 @@ def run_benchmark(
             side; ``scoring="volumes"`` requires test data with native labels.
         bank: instead of ``generator``, a bank of cycles sampled earlier (``cineaug sample``): the
             synthetic arms then cost no generator time.
-        resume: keep the runs already in ``out/results.jsonl`` (same steps) and run only the others,
+        resume: keep the runs already in ``out/results.jsonl`` (same protocol, steps and augment; others
+            move to ``results.dropped.jsonl``) and run only the others,
             so that a long benchmark interrupted at any point continues where it stopped.
         sim_bank: simulator cycles for the ``sim`` arms (a cache from ``cineaug simulate``).
         renderer: a label renderer for the ``render`` arms (a module, a shipped name, a model or run
@@ -185,6 +196,7 @@ def _start_output(out: Path, protocol: Protocol, resume: bool) -> set[tuple[str,
     if resume:
         return _finished_runs(out / RESULTS, protocol)
     (out / RESULTS).unlink(missing_ok=True)
+    (out / DROPPED).unlink(missing_ok=True)
     for folder in ("renderers", "rendered"):
         shutil.rmtree(out / folder, ignore_errors=True)
     (out / SYNTHETIC_GIF).unlink(missing_ok=True)

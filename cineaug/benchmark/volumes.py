@@ -5,8 +5,9 @@ A test cache prepared with native labels (``cineaug prepare ... --crop image``, 
 ``--native-labels``) holds, per cycle, the expert frames' labels in the source's own pixel grid, the
 crop centre, the native spacing and shape. For each patient and labelled phase, every slice's crop is
 segmented, its class probabilities are pasted back (:func:`cineaug.preprocess.paste_back`: the crop
-and the in-plane resampling undone), the slices are stacked by slice index and the 3D volume is
-compared with the expert volume, with the slice spacing as the third axis of HD95. This is the ACDC
+and the in-plane resampling undone), the slices are stacked in spatial order (their position along the
+slice normal where the source records it, else their index) and the 3D volume is compared with the
+expert volume, with the slice spacing as the third axis of HD95. This is the ACDC
 challenge's unit (Bernard et al. 2018); the per-frame scores of :mod:`.segmentation` stay beside it.
 """
 
@@ -41,14 +42,11 @@ class Volume:
     slice_mm: float  # distance between slices, mm
     annotated: torch.Tensor  # [4] bool, classes the expert annotated (background always)
     slice_indices: tuple[int, ...] = ()  # each stacked slice's ``slice_index``, in stacking order
+    frames: tuple[int, ...] = ()  # each stacked slice's prepared frame of this phase
 
 
 PHASES = ("ED", "ES")
 """The phases scored per volume, as the ACDC challenge scores them."""
-
-
-def _phase(cycle: CineCycle, t: int) -> str | None:
-    return "ED" if t == cycle.ed_frame else "ES" if t == cycle.es_frame else None
 
 
 def _stacked(slices: list[CineCycle], subject: str, phase: str, where: str) -> tuple[list[CineCycle], float]:
@@ -56,33 +54,77 @@ def _stacked(slices: list[CineCycle], subject: str, phase: str, where: str) -> t
 
     Slices with ``extra["slice_position_mm"]`` (DICOM sources: acquisition order and ``SliceThickness``
     need not be the spatial order and spacing) are stacked and spaced by it; others by
-    ``slice_index``, spaced by ``slice_thickness`` (a NIfTI volume's slice spacing).
+    ``slice_index``, spaced by ``slice_thickness`` (a NIfTI volume's slice spacing). A single slice
+    is spaced by its thickness, or 1 mm when unknown (only a missed class's diagonal reads it).
 
     Raises:
         ValueError: a slice of the volume is missing (not prepared, or without expert labels at this
-            phase: its labels would silently leave the volume) or the slice spacing is unknown.
+            phase: its labels would silently leave the volume), slices disagree on the volume's slice
+            count, two slices share a position, or the slice spacing of several slices is unknown.
     """
+    name = f"{where}: {subject} {phase}"
     indices = sorted(c.slice_index for c in slices)
     counts = {c.extra.get("native_slices") for c in slices}
-    n = counts.pop() if len(counts) == 1 and None not in counts else None
+    if len(counts) > 1:
+        raise ValueError(
+            f"{name}: its slices disagree on the volume's slice count ({sorted(counts, key=str)})"
+        )
+    n = counts.pop()
     expected = range(n) if n is not None else range(indices[0], indices[-1] + 1)
     missing = sorted(set(expected) - set(indices))
     if missing or len(indices) != len(set(indices)):
         what = f"slices {missing} are missing" if missing else f"slice indices repeat ({indices})"
         raise ValueError(
-            f"{where}: {subject} {phase}: {what} from a volume of {len(expected)}; their expert labels "
-            "would be left out of the 3D scores. Prepare every slice (see the cache's skipped list) "
-            "or leave the subject out of the test data; sources whose experts labelled only some "
-            "slices are scored per frame (--protocol quick)"
+            f"{name}: {what} from a volume of {len(expected)}; their expert labels would be left out "
+            "of the 3D scores. Prepare every slice (see the cache's skipped list) or leave the "
+            "subject out of the test data; sources whose experts labelled only some slices are "
+            "scored per frame (--protocol quick)"
         )
     positions = [c.extra.get("slice_position_mm") for c in slices]
     if len(slices) > 1 and None not in positions:
-        order = np.argsort(positions)
-        return [slices[i] for i in order], float(np.median(np.diff(np.sort(positions))))
+        order = np.argsort(positions, kind="stable")
+        gaps = np.diff(np.asarray(positions, float)[order])
+        if gaps.min() < 0.01:
+            same = [slices[i].slice_index for i in order[np.flatnonzero(gaps < 0.01)[0] :][:2]]
+            raise ValueError(f"{name}: slices {same} lie at the same position along the slice normal")
+        return [slices[i] for i in order], float(np.median(gaps))
     slices = sorted(slices, key=lambda c: c.slice_index)
-    if slices[0].slice_thickness is None:
-        raise ValueError(f"{where}: {subject}: no slice thickness or position, so no 3D distances")
-    return slices, float(slices[0].slice_thickness)
+    thickness = slices[0].slice_thickness
+    if thickness is None and len(slices) > 1:
+        raise ValueError(f"{name}: no slice thickness or position, so no distances between slices")
+    return slices, float(thickness or 1.0)
+
+
+def _check_phases(cycles: list[CineCycle], where: str) -> None:
+    """One ED and one ES frame per subject, so that its expert frames form ED and ES volumes.
+
+    Raises:
+        ValueError: the slices of a subject disagree on the ED or ES frame (e.g. ES estimated per
+            slice), or expert frames that are neither ED nor ES stand where no ES volume does.
+    """
+    by_subject: dict[str, list[CineCycle]] = {}
+    for cycle in cycles:
+        by_subject.setdefault(cycle.subject, []).append(cycle)
+    for subject, group in by_subject.items():
+        for phase, attr in (("ED", "ed_frame"), ("ES", "es_frame")):
+            frames = {getattr(c, attr) for c in group}
+            if len(frames) > 1:
+                raise ValueError(
+                    f"{where}: the slices of {subject} disagree on the {phase} frame ({sorted(frames)}): "
+                    f"a volume needs one; give the source's {phase} frame (the reader's {attr})"
+                )
+        other = sorted(
+            {t for c in group for t in c.extra["native_frames"]} - {group[0].ed_frame, group[0].es_frame}
+        )
+        if other and group[0].es_frame < 0:
+            raise ValueError(
+                f"{where}: {subject} has expert frames {other} but no ES frame: its ES labels would be "
+                "left out of the volumes; give the source's ES frame (the reader's es_frame)"
+            )
+
+
+def _phase(cycle: CineCycle, t: int) -> str | None:
+    return "ED" if t == cycle.ed_frame else "ES" if t == cycle.es_frame else None
 
 
 def volumes_of(cycles: Sequence[CineCycle], where: str = "test data") -> list[Volume]:
@@ -91,12 +133,13 @@ def volumes_of(cycles: Sequence[CineCycle], where: str = "test data") -> list[Vo
 
     Raises:
         ValueError: no cycle keeps native labels; the slices of a subject disagree on the native
-            grid (shape or spacing); a volume misses a slice or its slice spacing (naming ``where``).
+            grid (shape or spacing) or on the ED or ES frame; a volume misses a slice, has two at
+            one position, or lacks its slice spacing (naming ``where``, the subject and phase).
     """
+    labelled = [c for c in cycles if c.native_label is not None]
+    _check_phases(labelled, where)
     by_volume: dict[tuple[str, str], list[tuple[CineCycle, int, np.ndarray]]] = {}
-    for cycle in cycles:
-        if cycle.native_label is None:
-            continue
+    for cycle in labelled:
         for t, native in zip(cycle.extra["native_frames"], cycle.native_label):
             phase = _phase(cycle, t)
             if phase is not None:
@@ -132,6 +175,7 @@ def volumes_of(cycles: Sequence[CineCycle], where: str = "test data") -> list[Vo
                 slice_mm=slice_mm,
                 annotated=torch.from_numpy(annotated),
                 slice_indices=tuple(c.slice_index for c in slices),
+                frames=tuple(frame_of[id(c)][0] for c in slices),
             )
         )
     return volumes
