@@ -213,8 +213,7 @@ def slice_cycles(
     Returns:
         Z cycles, ``image`` float32 and ``label`` uint8 ``[T, Y, X]``, ``slice_index`` = z,
         ``observed`` from the volume and ``extra["native_slices"]`` = Z. Only observed (labelled)
-        frames are copied: the others are
-        zeros, the raw fill of unobserved frames (no label).
+        frames are copied: the others are zeros, the raw fill of unobserved frames (no label).
     """
     data = from_nifti_array(volume.data)  # [Z,T,Y,X]
     labels = None if label is None else from_nifti_array(label)
