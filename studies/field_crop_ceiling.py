@@ -29,25 +29,23 @@ import torch
 from cineaug.benchmark.volumes import volume_scores, volumes_of
 from cineaug.data import CycleDataset
 from cineaug.preprocess import paste_back
-from cineaug.types import LV, MYO
+from cineaug.types import LV, MYO, CineCycle
 
 
-def crop_labels(ds: CycleDataset) -> dict[tuple[str, int, int], np.ndarray]:
+def crop_labels(cycles: list[CineCycle]) -> dict[tuple[str, int, int], np.ndarray]:
     """Each cycle's prepared label frames, by (subject, slice index, prepared frame)."""
     out = {}
-    for i in range(len(ds)):
-        cycle = ds.cycle(i)
+    for cycle in cycles:
         for t in cycle.extra.get("native_frames", []):
             out[(cycle.subject, cycle.slice_index, t)] = cycle.label[t]
     return out
 
 
-def center_errors(ds: CycleDataset) -> dict[str, dict[str, float]]:
+def center_errors(cycles: list[CineCycle]) -> dict[str, dict[str, float]]:
     """Median crop-centre error (mm) per subject over its native label frames: against the LV's centre
     (cavity + myocardium) and against the centre of the box around every labelled structure."""
     errors: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for i in range(len(ds)):
-        cycle = ds.cycle(i)
+    for cycle in cycles:
         if cycle.native_label is None:
             continue
         mm = np.asarray(cycle.extra["native_spacing"], float)
@@ -68,7 +66,7 @@ def main() -> None:
     torch.set_num_threads(1)
     ds = CycleDataset(args.cache)
     cycles = [ds.cycle(i) for i in range(len(ds))]
-    labels = crop_labels(ds)
+    labels = crop_labels(cycles)
     ceiling = defaultdict(list)
     for volume in volumes_of(cycles, where=str(args.cache)):
         onehot = [
@@ -84,7 +82,7 @@ def main() -> None:
         )
         dice, _ = volume_scores(pred, volume)
         ceiling[volume.subject].append(float(np.nanmean(dice)))
-    errors = center_errors(ds)
+    errors = center_errors(cycles)
     rows = [
         {
             "subject": s,
