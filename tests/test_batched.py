@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 from monai.data import set_track_meta
+from monai.networks.layers.convutils import gaussian_1d
 
 from cineaug.benchmark import Protocol, arm_spec, batch_transform, train_model, training_transform
 from cineaug.transforms import BatchedNnunetAugment, RandFramed, baseline
+from cineaug.transforms.batched import erf_kernels
 
 SIZE = 48
 
@@ -89,6 +91,27 @@ def test_batched_augmentation_keeps_labels_on_the_anatomy_and_is_seeded():
     other = aug.set_random_state(8)(image, label)
     assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
     assert not torch.equal(one[0], other[0])
+
+
+def test_batched_blur_kernels_are_monais():
+    sigmas = torch.tensor([0.1, 0.5, 0.62, 0.875, 1.0, 1.6])  # tails 1 to 6 px, some at a rounding edge
+    kernels = erf_kernels(sigmas, half=7)
+    assert kernels.shape == (6, 15)
+    for sigma, kernel in zip(sigmas, kernels):
+        monai = gaussian_1d(sigma, truncated=4.0, approx="erf", normalize=True)
+        r = (len(monai) - 1) // 2
+        assert torch.allclose(kernel[7 - r : 8 + r], monai, atol=1e-7)
+        assert kernel[: 7 - r].eq(0).all() and kernel[8 + r :].eq(0).all()
+    with pytest.raises(ValueError, match="shorter than the longest kernel tail 6"):
+        erf_kernels(sigmas, half=5)
+
+
+def test_batched_augmentation_leaves_its_inputs_alone():
+    image, label = heart_frame()
+    image, label = image[None].repeat(32, 1, 1, 1), label[None].repeat(32, 1, 1, 1)
+    before = image.clone(), label.clone()
+    BatchedNnunetAugment(seed=3)(image, label)
+    assert torch.equal(image, before[0]) and torch.equal(label, before[1])
 
 
 def test_batched_augmentation_refuses_mismatched_batches():

@@ -18,7 +18,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from monai.networks.layers.convutils import gaussian_1d
 
 SMOOTH_TRUNCATED = 4.0  # Gaussian kernel half-width in sigmas (MONAI's GaussianFilter default)
 
@@ -76,10 +75,10 @@ class BatchedNnunetAugment:
         zoomed = self._chance(b, 0.2)
         zoom = torch.where(zoomed, self._uniform(b, 0.7, 1.4), torch.ones(b))
         flip_rows, flip_cols = self._chance(b, 0.5), self._chance(b, 0.5)
-        image, label = image.clone(), label.clone()
-        for flips, dim in ((flip_rows, -2), (flip_cols, -1)):
-            rows = flips.to(image.device)
-            image[rows], label[rows] = image[rows].flip(dim), label[rows].flip(dim)
+        for flips, dim in ((flip_rows, -2), (flip_cols, -1)):  # new tensors: the inputs stay
+            where = flips.to(image.device).view(-1, 1, 1, 1)
+            image = torch.where(where, image.flip(dim), image)
+            label = torch.where(where, label.flip(dim), label)
         # output pixel offset (x = column, y = row, px from the centre) -> input offset: rotation /
         # zoom, in grid_sample's normalised units (x / (W/2), y / (H/2)); flips were applied above
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
@@ -131,18 +130,25 @@ def _blur(image: torch.Tensor, sigma_rows: torch.Tensor, sigma_cols: torch.Tenso
     sigma_rows, sigma_cols = sigma_rows.flatten().cpu(), sigma_cols.flatten().cpu()
     half = math.ceil(max(float(sigma_rows.max()), float(sigma_cols.max())) * SMOOTH_TRUNCATED)
 
-    def kernels(sigmas: torch.Tensor) -> torch.Tensor:  # [N, 2*half+1], each centred and zero-padded
-        out = torch.zeros(n, 2 * half + 1)
-        for i, s in enumerate(sigmas.tolist()):
-            k = gaussian_1d(torch.tensor(s), truncated=SMOOTH_TRUNCATED, approx="erf", normalize=True)
-            r = (len(k) - 1) // 2
-            out[i, half - r : half + r + 1] = k
-        return out.to(image)
-
     x = image.transpose(0, 1)  # [1,N,H,W]: frames as channels of one grouped convolution
-    x = F.conv2d(x, kernels(sigma_rows)[:, None, :, None], padding=(half, 0), groups=n)
-    x = F.conv2d(x, kernels(sigma_cols)[:, None, None, :], padding=(0, half), groups=n)
+    x = F.conv2d(x, erf_kernels(sigma_rows, half).to(x)[:, None, :, None], padding=(half, 0), groups=n)
+    x = F.conv2d(x, erf_kernels(sigma_cols, half).to(x)[:, None, None, :], padding=(0, half), groups=n)
     return x.transpose(0, 1)
+
+
+def erf_kernels(sigmas: torch.Tensor, half: int) -> torch.Tensor:
+    """MONAI's ``gaussian_1d(sigma, SMOOTH_TRUNCATED, "erf", normalize=True)`` for every sigma (px) of
+    ``sigmas`` ``[N]`` at once: ``[N, 2*half+1]`` float32, each kernel centred and zero beyond its own
+    tail (``half`` must reach the longest tail)."""
+    sigmas = sigmas.flatten().float()
+    tails = ((sigmas.double() * SMOOTH_TRUNCATED).clamp(min=0.5) + 0.5).floor()  # MONAI's int(...)
+    if half < tails.max():
+        raise ValueError(f"half-width {half} is shorter than the longest kernel tail {int(tails.max())}")
+    x = torch.arange(-half, half + 1, dtype=torch.float)
+    t = (0.70710678 / sigmas.abs())[:, None]
+    kernels = (0.5 * ((t * (x + 0.5)).erf() - (t * (x - 0.5)).erf())).clamp(min=0)
+    kernels = kernels * (x.abs() <= tails[:, None])
+    return kernels / kernels.sum(1, keepdim=True)
 
 
 def _contrast_about_mean(image: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
