@@ -16,7 +16,7 @@ augment. Data: a small simulated cohort at each protocol's size (``--data`` to u
 its crop side must match).
 
     python benchmarks/bench_protocol.py [--protocols quick,field] [--augments per-sample,batched]
-                                   [--arms nnunet,sim-bssfp+nnunet@auto~]
+                                   [--arms nnunet,sim-bssfp+nnunet@auto~] [--precision fp32|auto|bf16]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from cineaug.benchmark import (
 )
 from cineaug.benchmark.demo import simulate_sim_bank
 from cineaug.data import CycleDataset
-from cineaug.precision import describe
+from cineaug.precision import autocast, describe, resolve_precision
 from cineaug.prepare import write_simulated_dataset
 
 
@@ -56,9 +56,12 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     opt = build_optimizer(protocol, model)
     items = [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
     image, label, annotated = collate_frames(items)  # not augmented: the same compute either way
+    precision = resolve_precision(protocol.precision)
     start = time.perf_counter()
     for _ in range(steps):
-        loss = segmentation_loss(model(image), label, annotated)
+        with autocast(precision):  # as train_model
+            logits = model(image)
+        loss = segmentation_loss(logits.float(), label, annotated)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -82,7 +85,8 @@ def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: in
             batch_transform=batch_transform(spec, protocol.augment),
         )
         wall = min(wall, seconds)
-    return {"arm": spec.name, "steps": protocol.steps, "threads": protocol.threads, "wall_s": round(wall, 3),
+    return {"arm": spec.name, "steps": protocol.steps, "threads": protocol.threads,
+            "precision": resolve_precision(protocol.precision), "wall_s": round(wall, 3),
             "compute_s": round(compute, 3), "wall_over_compute": round(wall / compute, 3)}  # fmt: skip
 
 
@@ -95,13 +99,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", type=Path, default=None, help="a prepared cache (default: simulated)")
+    ap.add_argument("--precision", default="fp32", help="fp32, auto (bf16 where native) or bf16")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.protocols.split(","):
-            protocol = PROTOCOLS[name].replace(steps=args.steps, threads=args.threads)
+            protocol = PROTOCOLS[name].replace(
+                steps=args.steps, threads=args.threads, precision=args.precision
+            )
             data = args.data or write_simulated_dataset(
                 Path(tmp) / f"train{protocol.size}", n=4, seed=1000, size=protocol.size, progress=False
             )

@@ -313,7 +313,7 @@ def test_resume_keeps_finished_runs_and_drops_a_cut_line(caches, tmp_path):
     assert [(r["seed"], r["dice_mean"]) for r in again] == [(r["seed"], r["dice_mean"]) for r in rows]
 
 
-def test_resume_keeps_only_runs_of_the_same_protocol_steps_and_augmentation(tmp_path):
+def test_resume_keeps_only_runs_of_the_same_protocol_steps_augmentation_and_precision(tmp_path):
     from cineaug.benchmark import PROTOCOLS
     from cineaug.benchmark.runner import _finished_runs
 
@@ -328,11 +328,14 @@ def test_resume_keeps_only_runs_of_the_same_protocol_steps_and_augmentation(tmp_
         {"arm": "nnunet", "size": 2, "seed": 5, "steps": 30, **volume},  # before rows named their protocol
         {"arm": "nnunet", "size": 2, "seed": 6, "steps": 30, "protocol": "nnunet2d", **volume},
         {"arm": "nnunet", "size": 2, "seed": 7, "steps": 30, "protocol": "quick"},
+        {"arm": "nnunet", "size": 2, "seed": 8, "steps": 30, "protocol": "quick", "precision": "bf16"},
+        {"arm": "nnunet", "size": 2, "seed": 9, "steps": 30, "protocol": "quick", "precision": "fp32"},
     ]
     quick, field = PROTOCOLS["quick"].replace(steps=30), PROTOCOLS["field"].replace(steps=30)
     for protocol, kept in (
         (quick.replace(augment="batched"), {2}),
-        (quick, {0, 1, 7}),
+        (quick, {0, 1, 7, 9}),  # rows from before precision was recorded ran in fp32
+        (quick.replace(precision="bf16"), {8}),
         (field, {4, 5}),  # per-volume rows of this protocol only
     ):
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -341,7 +344,7 @@ def test_resume_keeps_only_runs_of_the_same_protocol_steps_and_augmentation(tmp_
         assert _finished_runs(path, protocol) == {("nnunet", 2, seed) for seed in kept}, protocol.name
         assert [json.loads(line)["seed"] for line in path.read_text().splitlines()] == sorted(kept)
         moved = [json.loads(line)["seed"] for line in dropped.read_text().splitlines()]
-        assert moved == sorted(set(range(8)) - kept)  # set aside, not lost
+        assert moved == sorted(set(range(10)) - kept)  # set aside, not lost
 
 
 def test_classes_the_training_source_lacks_are_not_scored(tmp_path):
@@ -429,6 +432,26 @@ def test_nnunet2d_recipe_trains_a_deeply_supervised_dynunet(caches):
         tiny.replace(network="vnet")
     with pytest.raises(ValueError, match="unknown scoring"):
         tiny.replace(scoring="slices")
+
+
+def test_bf16_protocol_trains_under_autocast_with_fp32_weights(caches):
+    samples = [CycleDataset(caches[0])[i] for i in range(2)]
+    tiny = Protocol(size=SIZE, steps=2, batch_size=4, channels=(4, 8), threads=1)
+    trained = {
+        precision: train_model(
+            samples, training_transform(arm_spec("none")), tiny.replace(precision=precision), 0
+        )[0]
+        for precision in ("fp32", "bf16")
+    }
+    assert all(p.dtype == torch.float32 and p.isfinite().all() for p in trained["bf16"].parameters())
+    differs = [
+        not torch.equal(p, q) for p, q in zip(trained["fp32"].parameters(), trained["bf16"].parameters())
+    ]
+    assert any(differs)  # the same seed and batches: only the arithmetic differs
+    fp32_again, _ = train_model(samples, training_transform(arm_spec("none")), tiny, 0)
+    assert all(torch.equal(p, q) for p, q in zip(trained["fp32"].parameters(), fp32_again.parameters()))
+    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+        tiny.replace(precision="fp16")
 
 
 def test_cli_benchmark_protocols(caches, tmp_path):

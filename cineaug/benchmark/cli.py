@@ -153,6 +153,13 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             str,
             typer.Option(help="torch device of the segmentation UNet, e.g. cuda (transforms run on the CPU)"),
         ] = "cpu",
+        precision: Annotated[
+            str,
+            typer.Option(
+                help="the UNet's training arithmetic: fp32 (as the published numbers), auto (bf16 autocast "
+                "where the device runs it natively: a GPU, an AVX512-BF16/AMX CPU) or bf16"
+            ),
+        ] = "fp32",
         max_test_frames: Annotated[
             int | None, typer.Option(help="cap on scored test frames, evenly spaced (default: all)")
         ] = None,
@@ -171,7 +178,11 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             raise typer.BadParameter(f"--protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
         try:
             chosen = PROTOCOLS[protocol].replace(
-                threads=threads, max_test_frames=max_test_frames, device=device, augment=augment
+                threads=threads,
+                max_test_frames=max_test_frames,
+                device=device,
+                augment=augment,
+                precision=precision,
             )
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from ..atomic import atomic_write_bytes
 from ..errors import logger
 from ..precision import describe as describe_machine
+from ..precision import resolve_precision
 from .arms import (
     ARMS,
     ArmSources,
@@ -49,12 +50,13 @@ N_EXAMPLES = 4  # test frames kept per run for the report's montage
 
 def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
     """``(arm, size, seed)`` of the complete rows of a results file that ``protocol`` would write: its
-    name (where recorded), steps, augment (rows from before it was recorded ran per sample) and
-    scores (per volume or per frame). The file is rewritten with those rows only, so that one report
-    never mixes protocols; the other rows move to ``results.dropped.jsonl`` beside it (logged), and a
-    line cut short by an interruption is dropped."""
+    name (where recorded), steps, augment and precision (rows from before they were recorded ran per
+    sample, in fp32) and scores (per volume or per frame). The file is rewritten with those rows only,
+    so that one report never mixes protocols; the other rows move to ``results.dropped.jsonl`` beside
+    it (logged), and a line cut short by an interruption is dropped."""
     if not path.is_file():
         return set()
+    precision = resolve_precision(protocol.precision, protocol.device)
     rows, dropped = [], []
     for line in path.read_text().splitlines():
         try:
@@ -65,6 +67,7 @@ def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
             row.get("steps") == protocol.steps
             and row.get("augment", "per-sample") == protocol.augment
             and row.get("protocol", protocol.name) == protocol.name
+            and row.get("precision", "fp32") == precision
             and ("volume_dice_mean" in row) == (protocol.scoring == "volumes")
         )
         (rows if same else dropped).append(row)
@@ -73,8 +76,9 @@ def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
         old = moved.read_bytes() if moved.is_file() else b""
         atomic_write_bytes(moved, old + "".join(json.dumps(r) + "\n" for r in dropped).encode())
         logger.warning(
-            "%s: %d runs of another protocol, length or augmentation (not %s, %d steps, %s) moved to %s",
-            path, len(dropped), protocol.name, protocol.steps, protocol.augment, moved.name,
+            "%s: %d runs of another protocol, length, augmentation or precision (not %s, %d steps, %s, %s) "
+            "moved to %s",
+            path, len(dropped), protocol.name, protocol.steps, protocol.augment, precision, moved.name,
         )  # fmt: skip
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
     return {(r["arm"], r["size"], r["seed"]) for r in rows}
@@ -137,9 +141,9 @@ def run_benchmark(
             side; ``scoring="volumes"`` requires test data with native labels.
         bank: instead of ``generator``, a bank of cycles sampled earlier (``cineaug sample``): the
             synthetic arms then cost no generator time.
-        resume: keep the runs already in ``out/results.jsonl`` (same protocol, steps and augment; others
-            move to ``results.dropped.jsonl``) and run only the others,
-            so that a long benchmark interrupted at any point continues where it stopped.
+        resume: keep the runs already in ``out/results.jsonl`` (same protocol, steps, augment and
+            precision; others move to ``results.dropped.jsonl``) and run only the others, so that a
+            long benchmark interrupted at any point continues where it stopped.
         sim_bank: simulator cycles for the ``sim`` arms (a cache from ``cineaug simulate``).
         renderer: a label renderer for the ``render`` arms (a module, a shipped name, a model or run
             folder). ``sim-render`` arms draw from ``sim_bank`` rendered ahead, once per renderer
@@ -225,6 +229,7 @@ def _run_arm(out: Path, spec: ArmSpec, fold: Fold, sources: ArmSources, protocol
     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
     row.update(train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys))
     row.update(augment=protocol.augment, protocol=protocol.name)
+    row.update(precision=resolve_precision(protocol.precision, protocol.device))
     row.update(subjects=fold.subjects, held_out=fold.held_out)
     row.update(subject_means(dice, hd, frames.subjects))
     if fold.volumes:

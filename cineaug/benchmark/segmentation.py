@@ -34,6 +34,7 @@ from monai.networks.nets import DynUNet, UNet
 from monai.utils import set_determinism
 from torch import nn
 
+from ..precision import PRECISIONS, autocast, resolve_precision
 from ..types import ALL_CLASSES, CLASS_NAMES, EXACT_SOURCES
 
 BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -72,6 +73,8 @@ class Protocol:
     max_test_frames: int | None = None  # cap on scored test frames, evenly spaced (None: all of them)
     threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
     device: str = "cpu"  # torch device of the UNet ("cuda" on a GPU machine); transforms stay on the CPU
+    precision: str = "fp32"  # the UNet's training arithmetic: "fp32" (every published cineaug number),
+    # "auto" (bf16 autocast where the device runs it natively: a GPU, an AVX512-BF16/AMX CPU), "bf16"
 
     def __post_init__(self) -> None:
         checked = (
@@ -79,6 +82,7 @@ class Protocol:
             ("optimizer", OPTIMIZERS),
             ("scoring", SCORINGS),
             ("augment", AUGMENTS),
+            ("precision", PRECISIONS),
         )
         for name, allowed in checked:
             if getattr(self, name) not in allowed:
@@ -322,7 +326,9 @@ def train_model(
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
 
     Batches are drawn on a background thread while the UNet trains on the previous one
-    (:func:`prefetched`); the draws and their order are those of a plain loop.
+    (:func:`prefetched`); the draws and their order are those of a plain loop. The forward pass runs
+    under bf16 autocast where ``protocol.precision`` resolves to bf16 (weights, optimiser and loss stay
+    fp32: :func:`cineaug.precision.resolve_precision`).
 
     Args:
         samples: training cycle samples (kept in memory; each step draws ``batch_size`` with replacement).
@@ -345,6 +351,7 @@ def train_model(
         if hasattr(tf, "set_random_state"):
             tf.set_random_state(seed + offset)
     device = torch.device(protocol.device)
+    precision = resolve_precision(protocol.precision, device)
     model = build_model(protocol).to(device)
     opt = build_optimizer(protocol, model)
     schedule = torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=protocol.steps, power=0.9)
@@ -355,7 +362,9 @@ def train_model(
         batches = _draw_batches(samples, transform, protocol, seed, added, n_added, on_step, batch_transform)
         for batch in prefetched(batches):
             image, label, annotated = (t.to(device) for t in batch)
-            loss = segmentation_loss(model(image), label, annotated)
+            with autocast(precision, device):
+                logits = model(image)
+            loss = segmentation_loss(logits.float(), label, annotated)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -367,7 +376,8 @@ def train_model(
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, image: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-    """Argmax labels ``[N,1,H,W]`` (int64, on the CPU) of frames ``[N,1,H,W]``, run where ``model`` is."""
+    """Argmax labels ``[N,1,H,W]`` (int64, on the CPU) of frames ``[N,1,H,W]``, run where ``model`` is
+    (fp32, whatever the training precision)."""
     model.eval()
     device = next(model.parameters()).device
     chunks = (image[i : i + chunk].to(device) for i in range(0, len(image), chunk))
