@@ -355,10 +355,20 @@ def test_classes_the_training_source_lacks_are_not_scored(tmp_path):
     assert math.isnan(rows[0]["dice_rv"]) and rows[0]["dice_lv"] > 0
 
 
-def _fake_runs(folder, arms_dice: dict[str, list[float]], size: int = 2, steps: int = 2000) -> None:
+def _fake_runs(
+    folder, arms_dice: dict[str, list[float]], size: int = 2, steps: int = 2000, **recorded: str
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rows = [
-        {"arm": arm, "size": size, "seed": seed, "dice_mean": d, "hd95_mean": 10 - 10 * d, "steps": steps}
+        {
+            "arm": arm,
+            "size": size,
+            "seed": seed,
+            "dice_mean": d,
+            "hd95_mean": 10 - 10 * d,
+            "steps": steps,
+            **recorded,
+        }  # fmt: skip
         for arm, values in arms_dice.items()
         for seed, d in enumerate(values)
     ]
@@ -382,6 +392,15 @@ def test_merge_gathers_worker_folders_and_pairs_by_size(tmp_path):
         merge_results(tmp_path / "all2", [tmp_path / "a", tmp_path / "c"])
     with pytest.raises(FileNotFoundError, match="no results"):
         merge_results(tmp_path / "all3", [tmp_path / "missing"])
+    for key, value in (("precision", "bf16"), ("augment", "batched")):  # unrecorded: fp32, per sample
+        _fake_runs(tmp_path / key, {"none": [0.3]}, **{key: value})
+        with pytest.raises(ValueError, match=f"different {key}s: .*{value}"):
+            merge_results(tmp_path / f"all-{key}", [tmp_path / "a", tmp_path / key])
+    _fake_runs(tmp_path / "quick", {"none": [0.3]}, protocol="quick", precision="fp32")
+    assert len(read_results(merge_results(tmp_path / "all4", [tmp_path / "a", tmp_path / "quick"]))) == 5
+    _fake_runs(tmp_path / "field", {"affine": [0.3]}, protocol="field")  # an unrecorded protocol: unknown
+    with pytest.raises(ValueError, match=r"different protocols: \['field', 'quick'\]"):
+        merge_results(tmp_path / "all5", [tmp_path / "a", tmp_path / "quick", tmp_path / "field"])
 
 
 def test_prefetched_batches_train_the_same_model_as_a_plain_loop(caches, monkeypatch):
@@ -452,6 +471,16 @@ def test_bf16_protocol_trains_under_autocast_with_fp32_weights(caches):
     assert all(torch.equal(p, q) for p, q in zip(trained["fp32"].parameters(), fp32_again.parameters()))
     with pytest.raises(ValueError, match="unknown precision 'fp16'"):
         tiny.replace(precision="fp16")
+
+
+def test_a_bf16_run_records_its_precision_and_the_report_says_so(caches, tmp_path):
+    bf16 = PROTOCOL.replace(steps=2, precision="bf16")
+    out = run_benchmark(
+        caches[0], caches[1], ["none"], [1], [0], tmp_path / "b", progress=False, protocol=bf16
+    )
+    (row,) = read_results(out)
+    assert row["precision"] == "bf16" and 0 <= row["dice_mean"] <= 1
+    assert "2 steps of 8 frames (bf16 autocast)" in (out / "report.md").read_text()
 
 
 def test_cli_benchmark_protocols(caches, tmp_path):

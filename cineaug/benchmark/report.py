@@ -294,7 +294,8 @@ def merge_results(out: str | os.PathLike, sources: Sequence[str | os.PathLike]) 
 
     Raises:
         FileNotFoundError: a source without ``results.jsonl``.
-        ValueError: the sources disagree on the training length (``steps``).
+        ValueError: the sources disagree on the training length (``steps``), the protocol, the
+            ``augment`` or the ``precision``.
     """
     out = Path(out)
     runs: dict[tuple[str, int, int], str] = {}
@@ -309,9 +310,14 @@ def merge_results(out: str | os.PathLike, sources: Sequence[str | os.PathLike]) 
                 runs.setdefault((row["arm"], row["size"], row["seed"]), line)
         if not meta and (source / "benchmark.json").is_file():
             meta = json.loads((source / "benchmark.json").read_text())
-    steps = {json.loads(line)["steps"] for line in runs.values()}
+    rows = [json.loads(line) for line in runs.values()]
+    steps = {row["steps"] for row in rows}
     if len(steps) > 1:
         raise ValueError(f"the folders were trained for different numbers of steps: {sorted(steps)}")
+    for key, default in (("protocol", None), ("augment", "per-sample"), ("precision", "fp32")):
+        values = {row.get(key, default) for row in rows} - {None}  # rows from before the key: its default
+        if len(values) > 1:
+            raise ValueError(f"the folders ran under different {key}s: {sorted(values)}; merge one at a time")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "results.jsonl", "".join(line + "\n" for line in runs.values()).encode())
     if meta:
@@ -417,7 +423,17 @@ def render_report(out: str | os.PathLike) -> Path:
                 f"{tuple(proto['channels'])} on frames, DiceCE loss (unannotated classes folded into "
                 f"background), {'SGD (Nesterov 0.99)' if proto.get('optimizer') == 'sgd' else 'AdamW'} "
                 f"lr {proto['lr']} with polynomial decay, "
-                f"{proto['steps']} steps of {proto['batch_size']} frames, "
+                f"{proto['steps']} steps of {proto['batch_size']} frames"
+                + "".join(
+                    sorted(
+                        {
+                            f" ({r['precision']} autocast)"
+                            for r in rows
+                            if r.get("precision", "fp32") != "fp32"
+                        }
+                    )
+                )
+                + ", "
                 + (
                     f"at most {proto['max_test_frames']} scored test frames. "
                     if proto.get("max_test_frames")
