@@ -5,7 +5,8 @@ on recent GPUs, but where the CPU only has AVX2 oneDNN emulates it and the same 
 slower than fp32. ``precision="auto"`` (the default everywhere cineaug autocasts: the synthetic
 pool and mixer, training, sampling, the benchmark) therefore resolves to:
 
-- CUDA: ``bf16`` when ``torch.cuda.is_bf16_supported()``, else ``fp32``;
+- CUDA: ``bf16`` when the GPU runs bf16 in hardware (``torch.cuda.is_bf16_supported`` without
+  emulation: Ampere and later), else ``fp32``;
 - CPU: ``fp32`` when PyTorch reports no bf16 support (``torch.ops.mkldnn._is_mkldnn_bf16_supported()``
   False, or a CPU capability below AVX512); otherwise one measurement decides (:func:`measured_bf16_gain`:
   a representative convolution in both precisions, once per process, about 0.2 s), because AVX512
@@ -77,7 +78,8 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
         return precision
     device = torch.device(device)
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        with torch.cuda.device(device):  # that GPU, and bf16 in hardware (not emulated: pre-Ampere)
+            return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
     if device.type != "cpu" or not cpu_reports_bf16():
         return "fp32"
     return "bf16" if measured_bf16_gain() >= BF16_MIN_GAIN else "fp32"

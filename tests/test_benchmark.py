@@ -347,6 +347,23 @@ def test_resume_keeps_only_runs_of_the_same_protocol_steps_augmentation_and_prec
         assert moved == sorted(set(range(10)) - kept)  # set aside, not lost
 
 
+def test_auto_precision_resumes_in_the_precision_the_runs_recorded(tmp_path):
+    from cineaug.benchmark.runner import _run_precision
+    from cineaug.precision import resolve_precision
+
+    path, auto = tmp_path / "results.jsonl", PROTOCOL.replace(precision="auto")
+    measured = resolve_precision("auto")
+    assert _run_precision(None, auto) == measured and _run_precision(path, auto) == measured  # nothing yet
+    for recorded, expected in ((["bf16", "bf16"], "bf16"), (["fp32"], "fp32"), (["bf16", "fp32"], measured)):
+        path.write_text(
+            "".join(json.dumps({"arm": "none", "precision": p}) + "\n" for p in recorded) + "{cut"
+        )
+        assert _run_precision(path, auto) == expected, recorded
+    assert _run_precision(path, PROTOCOL.replace(precision="bf16")) == "bf16"  # asked for: never overridden
+    path.write_text(json.dumps({"arm": "none", "precision": "bf16"}) + "\n")
+    assert _run_precision(path, PROTOCOL) == "fp32"
+
+
 def test_classes_the_training_source_lacks_are_not_scored(tmp_path):
     train = write_cache(tmp_path / "train", "sb", 2, sunnybrook=True)  # no RV labels
     test = write_cache(tmp_path / "test", "full", 2)  # RV labelled

@@ -83,3 +83,19 @@ def test_training_and_the_pool_use_the_resolved_precision(cpu) -> None:
     pool = SyntheticPool(g)
     image, label = pool.take()
     assert pool.precision == "bf16" and image.dtype == torch.float32 and label.dtype == torch.uint8
+
+
+def test_auto_on_a_gpu_that_only_emulates_bf16_is_fp32(monkeypatch):
+    import contextlib
+
+    calls = []
+
+    def supported(including_emulation: bool = True) -> bool:  # a pre-Ampere GPU: bf16 emulated only
+        calls.append(including_emulation)
+        return including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", supported)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+    assert precision.resolve_precision("auto", "cuda") == "fp32" and calls == [False]
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert precision.resolve_precision("auto", "cuda:1") == "bf16"

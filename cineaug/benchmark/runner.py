@@ -84,6 +84,22 @@ def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
     return {(r["arm"], r["size"], r["seed"]) for r in rows}
 
 
+def _run_precision(results: Path | None, protocol: Protocol) -> str:
+    """The precision the runs train in: ``protocol.precision`` resolved; for ``"auto"``, the one
+    recorded by the runs being resumed where they all agree (on some CPUs ``auto`` rests on a timing,
+    which a new process may measure differently: the finished runs must not be dropped for that)."""
+    if protocol.precision == "auto" and results is not None and results.is_file():
+        recorded = set()
+        for line in results.read_text().splitlines():
+            try:
+                recorded.add(json.loads(line).get("precision", "fp32"))
+            except json.JSONDecodeError:
+                continue
+        if len(recorded) == 1:
+            return recorded.pop()
+    return resolve_precision(protocol.precision, protocol.device)
+
+
 def _clean(value: Any) -> Any:
     """NaN -> None (JSON has no NaN), inside per-subject dicts too."""
     if isinstance(value, dict):
@@ -173,6 +189,7 @@ def run_benchmark(
     threads = torch.get_num_threads()
     torch.set_num_threads(protocol.threads)
     torch.set_flush_denormal(True)
+    protocol = protocol.replace(precision=_run_precision(out / RESULTS if resume else None, protocol))
     done = _start_output(out, protocol, resume)
     sources.save_gif(out)
     bar = tqdm(total=len(run_specs) * len(sizes) * len(seeds), disable=not progress, desc="benchmark")
