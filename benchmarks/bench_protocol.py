@@ -56,10 +56,9 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     opt = build_optimizer(protocol, model)
     items = [transform(samples[i % len(samples)]) for i in range(protocol.batch_size)]
     image, label, annotated = collate_frames(items)  # not augmented: the same compute either way
-    precision = resolve_precision(protocol.precision)
     start = time.perf_counter()
     for _ in range(steps):
-        with autocast(precision):  # as train_model
+        with autocast(protocol.precision):  # as train_model
             logits = model(image)
         loss = segmentation_loss(logits.float(), label, annotated)
         opt.zero_grad(set_to_none=True)
@@ -86,7 +85,7 @@ def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: in
         )
         wall = min(wall, seconds)
     return {"arm": spec.name, "steps": protocol.steps, "threads": protocol.threads,
-            "precision": resolve_precision(protocol.precision), "wall_s": round(wall, 3),
+            "precision": protocol.precision, "wall_s": round(wall, 3),
             "compute_s": round(compute, 3), "wall_over_compute": round(wall / compute, 3)}  # fmt: skip
 
 
@@ -107,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.protocols.split(","):
             protocol = PROTOCOLS[name].replace(
-                steps=args.steps, threads=args.threads, precision=args.precision
+                steps=args.steps, threads=args.threads, precision=resolve_precision(args.precision)
             )
             data = args.data or write_simulated_dataset(
                 Path(tmp) / f"train{protocol.size}", n=4, seed=1000, size=protocol.size, progress=False

@@ -425,13 +425,7 @@ def render_report(out: str | os.PathLike) -> Path:
                 f"lr {proto['lr']} with polynomial decay, "
                 f"{proto['steps']} steps of {proto['batch_size']} frames"
                 + "".join(
-                    sorted(
-                        {
-                            f" ({r['precision']} autocast)"
-                            for r in rows
-                            if r.get("precision", "fp32") != "fp32"
-                        }
-                    )
+                    f" ({p} autocast)" for p in sorted({r.get("precision", "fp32") for r in rows} - {"fp32"})
                 )
                 + ", "
                 + (

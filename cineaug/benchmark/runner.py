@@ -53,16 +53,13 @@ def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
     name (where recorded), steps, augment and precision (rows from before they were recorded ran per
     sample, in fp32) and scores (per volume or per frame). The file is rewritten with those rows only,
     so that one report never mixes protocols; the other rows move to ``results.dropped.jsonl`` beside
-    it (logged), and a line cut short by an interruption is dropped."""
+    it (logged), and a line cut short by an interruption is dropped. ``protocol.precision`` is the
+    resolved one (:func:`_run_precision`)."""
     if not path.is_file():
         return set()
-    precision = resolve_precision(protocol.precision, protocol.device)
+    precision = protocol.precision
     rows, dropped = [], []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for row in _complete_rows(path):
         same = (
             row.get("steps") == protocol.steps
             and row.get("augment", "per-sample") == protocol.augment
@@ -84,17 +81,23 @@ def _finished_runs(path: Path, protocol: Protocol) -> set[tuple[str, int, int]]:
     return {(r["arm"], r["size"], r["seed"]) for r in rows}
 
 
+def _complete_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a results file, less a line cut short by an interruption."""
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
 def _run_precision(results: Path | None, protocol: Protocol) -> str:
     """The precision the runs train in: ``protocol.precision`` resolved; for ``"auto"``, the one
     recorded by the runs being resumed where they all agree (on some CPUs ``auto`` rests on a timing,
     which a new process may measure differently: the finished runs must not be dropped for that)."""
     if protocol.precision == "auto" and results is not None and results.is_file():
-        recorded = set()
-        for line in results.read_text().splitlines():
-            try:
-                recorded.add(json.loads(line).get("precision", "fp32"))
-            except json.JSONDecodeError:
-                continue
+        recorded = {row.get("precision", "fp32") for row in _complete_rows(results)}
         if len(recorded) == 1:
             return recorded.pop()
     return resolve_precision(protocol.precision, protocol.device)
@@ -246,7 +249,7 @@ def _run_arm(out: Path, spec: ArmSpec, fold: Fold, sources: ArmSources, protocol
     row.update({**class_means(dice, "dice"), **class_means(hd, "hd95")})
     row.update(train_seconds=round(seconds, 2), steps=protocol.steps, test_frames=len(frames.keys))
     row.update(augment=protocol.augment, protocol=protocol.name)
-    row.update(precision=resolve_precision(protocol.precision, protocol.device))
+    row.update(precision=protocol.precision)  # resolved by run_benchmark
     row.update(subjects=fold.subjects, held_out=fold.held_out)
     row.update(subject_means(dice, hd, frames.subjects))
     if fold.volumes:
