@@ -8,7 +8,10 @@ counts, so that other load on a shared machine disturbs both alike):
 - ``wall_s``: ``train_model`` for ``--steps`` steps, exactly as a benchmark run trains (the arm's
   transforms, batching, forward, backward, optimiser);
 - ``compute_s``: the same number of steps of forward + backward + optimiser on one batch drawn once
-  (the UNet's own compute, no data pipeline).
+  (the UNet's own compute, no data pipeline);
+- ``data_ms_per_batch``: drawing the same batches alone (the arm's transforms, collation, the batch
+  transform; no UNet), on the thread count in force: the data pipeline's own cost, steadier than the
+  ratio on a shared machine.
 
 Prints one JSON line per (protocol, augment, arm) with ``wall_over_compute`` = wall_s / compute_s
 (the goal: <= 1.25), then a summary with the machine (CPU kind and precision) and the worst ratio per
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from monai.data import set_track_meta
 
 from cineaug.benchmark import (
     PROTOCOLS,
@@ -38,6 +42,7 @@ from cineaug.benchmark import (
     build_model,
     build_optimizer,
     collate_frames,
+    draw_batches,
     segmentation_loss,
     share_schedule,
     train_model,
@@ -67,10 +72,30 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
     return time.perf_counter() - start
 
 
-def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: int) -> dict:
-    """Best of ``rounds`` (compute alone, then a real run) for one arm under ``protocol``."""
+def data_seconds(samples: list[dict], spec, sources: ArmSources, protocol) -> float:
+    """The batches of a run drawn alone, as ``train_model`` draws them (seeded alike), no UNet."""
     transform = training_transform(spec, sources, protocol.augment)
-    wall, compute = float("inf"), float("inf")
+    transform.set_random_state(0)
+    batches = batch_transform(spec, protocol.augment)
+    if batches is not None:
+        batches.set_random_state(2)
+    on_step = share_schedule(spec, transform, protocol.steps, n_subjects=2)
+    added = added_transform(spec, sources, protocol.augment)
+    n_added = round(spec.added * protocol.batch_size)
+    set_track_meta(False)  # as train_model draws them
+    try:
+        start = time.perf_counter()
+        for _ in draw_batches(samples, transform, protocol, 0, added, n_added, on_step, batches):
+            pass
+        return time.perf_counter() - start
+    finally:
+        set_track_meta(True)
+
+
+def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: int) -> dict:
+    """Best of ``rounds`` (compute alone, a real run, the data alone) for one arm under ``protocol``."""
+    transform = training_transform(spec, sources, protocol.augment)
+    wall, compute, data = float("inf"), float("inf"), float("inf")
     for _ in range(rounds):
         compute = min(compute, compute_seconds(samples, transform, protocol, protocol.steps))
         _, seconds = train_model(
@@ -84,9 +109,11 @@ def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: in
             batch_transform=batch_transform(spec, protocol.augment),
         )
         wall = min(wall, seconds)
+        data = min(data, data_seconds(samples, spec, sources, protocol))
     return {"arm": spec.name, "steps": protocol.steps, "threads": protocol.threads,
             "precision": protocol.precision, "wall_s": round(wall, 3),
-            "compute_s": round(compute, 3), "wall_over_compute": round(wall / compute, 3)}  # fmt: skip
+            "compute_s": round(compute, 3), "wall_over_compute": round(wall / compute, 3),
+            "data_ms_per_batch": round(data / protocol.steps * 1e3, 2)}  # fmt: skip
 
 
 def main() -> None:

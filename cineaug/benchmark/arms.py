@@ -37,12 +37,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+import torch
 from monai.transforms import Compose
 from torch import nn
 
 from ..generate import SyntheticBank
 from ..transforms import (
     BASELINES,
+    BatchedCycleAppearance,
     BatchedNnunetAugment,
     RandFramed,
     SyntheticCycleAugmenterd,
@@ -50,7 +53,7 @@ from ..transforms import (
     baseline,
     start_share,
 )
-from ..transforms.synthetic import DEFAULT_PROB
+from ..transforms.synthetic import DEFAULT_PROB, RANDOM_APPEARANCES
 
 
 @dataclass(frozen=True)
@@ -265,9 +268,48 @@ def batched(spec: ArmSpec, augment: str) -> bool:
     return augment == "batched" and spec.baseline == "nnunet"
 
 
-def batch_transform(spec: ArmSpec, augment: str = "per-sample") -> BatchedNnunetAugment | None:
-    """The transform of each collated batch (image, label ``[B,1,H,W]``) where :func:`batched`, else None."""
-    return BatchedNnunetAugment() if batched(spec, augment) else None
+def paints_in_batch(spec: ArmSpec, augment: str) -> bool:
+    """Whether the arm's random appearance is painted per batch (:class:`BatchStage`): a random
+    appearance on a :func:`batched` arm; its samples then carry tissue maps, unpainted."""
+    return batched(spec, augment) and spec.appearance in RANDOM_APPEARANCES
+
+
+def batch_transform(spec: ArmSpec, augment: str = "per-sample") -> BatchedNnunetAugment | BatchStage | None:
+    """The transform of each collated batch (image, label ``[B,1,H,W]``) where :func:`batched`, else
+    None: :class:`~cineaug.transforms.BatchedNnunetAugment`, after the painting of the synthetic
+    samples where :func:`paints_in_batch` (:class:`BatchStage`)."""
+    if not batched(spec, augment):
+        return None
+    if paints_in_batch(spec, augment):
+        return BatchStage(
+            BatchedCycleAppearance(**RANDOM_APPEARANCES[spec.appearance]), BatchedNnunetAugment()
+        )
+    return BatchedNnunetAugment()
+
+
+class BatchStage:
+    """A batch's synthetic samples painted (``paint``, from the tissue maps their transform left),
+    then every frame through ``augment``: ``(image, label, tissue, synthetic) -> (image, label)``."""
+
+    def __init__(self, paint: BatchedCycleAppearance, augment: BatchedNnunetAugment) -> None:
+        self.paint, self.augment = paint, augment
+
+    def set_random_state(self, seed: int) -> BatchStage:
+        """``augment`` seeded with ``seed`` (as on its own), the painting with a seed derived from it."""
+        self.augment.set_random_state(seed)
+        self.paint.set_random_state(int(np.random.SeedSequence([seed, 1]).generate_state(1)[0]))
+        return self
+
+    def __call__(
+        self,
+        image: torch.Tensor,
+        label: torch.Tensor,
+        tissue: torch.Tensor | None = None,
+        synthetic: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if tissue is not None:
+            image = self.paint.paint(image, tissue, synthetic)
+        return self.augment(image, label)
 
 
 def training_transform(
@@ -330,8 +372,9 @@ def _compose(spec: ArmSpec, share: float, sources: ArmSources, augment: str) -> 
             raise ValueError(f"arm {arm!r} needs a label renderer (pass --renderer)")
         else:
             appearance = sources.renderer
+    paint = "batch" if paints_in_batch(spec, augment) else "sample"
     synthetic = SyntheticCycleAugmenterd(
-        keys=("image", "label"), prob=share, appearance=appearance, intensity="keep", **source
+        keys=("image", "label"), prob=share, appearance=appearance, intensity="keep", paint=paint, **source
     )  # the protocol's cycles are in [-1, 1] already, as synthetic ones are: "keep" is "match" per cycle
     steps.append(synthetic)
     return Compose([*steps, *base])

@@ -145,8 +145,9 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
         augment: Annotated[
             str,
             typer.Option(
-                help="how the nnunet baseline runs: per-sample (MONAI transforms per frame, as the "
-                "published numbers) or batched (one call per batch: the same distribution, faster)"
+                help="how the nnunet baseline and random appearance run: per-sample (MONAI transforms "
+                "per frame, as the published numbers) or batched (one call per batch: the same "
+                "distribution, faster)"
             ),
         ] = "per-sample",
         device: Annotated[

@@ -35,10 +35,12 @@ from monai.utils import set_determinism
 from torch import nn
 
 from ..precision import PRECISIONS, autocast, resolve_precision
+from ..transforms.synthetic import TISSUE_KEY
 from ..types import ALL_CLASSES, CLASS_NAMES, EXACT_SOURCES
 
-BatchTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-"""A transform of a whole batch: image, label ``[B,1,H,W]`` -> image, label."""
+BatchTransform = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+"""A transform of a whole batch: image, label ``[B,1,H,W]`` (and, for samples left unpainted,
+``tissue=``, ``synthetic=``: :func:`collate_tissues`) -> image, label."""
 FOLDED = -1.0e4  # logit given to an unannotated class after folding it into background
 
 
@@ -68,8 +70,9 @@ class Protocol:
     scoring: str = "frames"  # "frames": per-frame scores; "volumes": per-3D-volume scores in the native
     # grid too (required, and the headline), as the challenges report (:mod:`.volumes`)
     augment: str = "per-sample"  # how the nnunet baseline runs: "per-sample" (MONAI's transforms on each
-    # frame, as every published cineaug number), or "batched" (on each batch, BatchedNnunetAugment:
-    # the same distribution, a fraction of the time; other baselines stay per sample)
+    # frame, as every published cineaug number), or "batched" (on each batch, BatchedNnunetAugment, and
+    # a random appearance painted per batch, BatchedCycleAppearance: the same distributions, a
+    # fraction of the time; other baselines stay per sample)
     max_test_frames: int | None = None  # cap on scored test frames, evenly spaced (None: all of them)
     threads: int = 2  # torch CPU threads (1 on a machine busy with other work: OpenMP threads then stall)
     device: str = "cpu"  # torch device of the UNet ("cuda" on a GPU machine); transforms stay on the CPU
@@ -245,7 +248,18 @@ def collate_frames(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Ten
     return image, label, annotated
 
 
-def _draw_batches(
+def collate_tissues(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """The tissue maps that samples drawn with ``paint="batch"`` carry, for the batch transform to
+    paint: ``{"tissue": [B,1,H,W] uint8, "synthetic": [B] bool}``; ``{}`` where they carry none."""
+    if not items or TISSUE_KEY not in items[0]:
+        return {}
+    return {
+        "tissue": torch.stack([torch.as_tensor(d[TISSUE_KEY]) for d in items]),
+        "synthetic": torch.stack([torch.as_tensor(d["synthetic"]).bool() for d in items]),
+    }
+
+
+def draw_batches(
     samples: Sequence[dict[str, Any]],
     transform: Callable[[dict[str, Any]], dict[str, Any]],
     protocol: Protocol,
@@ -257,7 +271,7 @@ def _draw_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Every step's batch, in order: ``on_step(step)``, then ``batch_size`` samples drawn with
     replacement through ``transform`` (and ``n_added`` through ``added``), collated, then through
-    ``batch_transform``."""
+    ``batch_transform`` (given the tissue maps of samples left unpainted: :func:`collate_tissues`)."""
     rng = np.random.default_rng(seed)
     for step in range(protocol.steps):
         if on_step is not None:
@@ -268,7 +282,7 @@ def _draw_batches(
             items += [added(samples[i]) for i in rng.integers(len(samples), size=n_added)]
         image, label, annotated = collate_frames(items)
         if batch_transform is not None:
-            image, label = batch_transform(image, label)
+            image, label = batch_transform(image, label, **collate_tissues(items))
         yield image, label, annotated
 
 
@@ -359,7 +373,7 @@ def train_model(
     start = time.perf_counter()
     set_track_meta(False)  # plain tensors: faster transforms, nothing here reads the metadata
     try:
-        batches = _draw_batches(samples, transform, protocol, seed, added, n_added, on_step, batch_transform)
+        batches = draw_batches(samples, transform, protocol, seed, added, n_added, on_step, batch_transform)
         for batch in prefetched(batches):
             image, label, annotated = (t.to(device) for t in batch)
             with autocast(precision, device):

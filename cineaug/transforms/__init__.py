@@ -9,6 +9,7 @@ from ..tissues import tissue_map
 from .appearance import RandCycleAppearance, RandTextureJitter
 from .baselines import BASELINES, baseline
 from .batched import BatchedNnunetAugment
+from .batched_appearance import BatchedCycleAppearance
 from .frames import LabeledFramesd, RandFramed
 from .mix import SyntheticCycleMixd, SyntheticPrepareBatch
 from .recipe import RECOMMENDED_ARM, RecommendedAugmentation, recommended_augmentation
@@ -22,6 +23,7 @@ from .synthetic import (
 
 __all__ = [
     "BASELINES",
+    "BatchedCycleAppearance",
     "BatchedNnunetAugment",
     "RECOMMENDED_ARM",
     "RecommendedAugmentation",

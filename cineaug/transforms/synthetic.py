@@ -38,6 +38,7 @@ from .placement import (
     follow_intensities,
     frame_layout,
     in_plane_spacing,
+    resample_labels,
     resample_to,
 )
 from .schedule import SharedProb
@@ -48,6 +49,12 @@ synthetic): replacing a quarter of the samples beat a half at 2 and at 10 traini
 MAX_CACHED_TISSUE_BYTES = 64 << 20
 """Bytes of a bank's tissue maps (uint8, per frame or whole cycle) an augmenter keeps: every frame of
 800 cycles of 20 frames at 64 px, 200 at 128 px; draws beyond it compute their maps afresh."""
+PAINTS = ("sample", "batch")
+"""When a random appearance is painted: per sample in the transform, or after collation for the whole
+batch (:class:`~cineaug.transforms.batched_appearance.BatchedCycleAppearance`; the sample then carries
+its tissue map, ``"tissue"``)."""
+TISSUE_KEY = "tissue"
+"""Where ``paint="batch"`` leaves a sample's tissue map (uint8, the image's shape; zeros for real samples)."""
 MODES = ("replace", "add")
 """How a synthetic sample enters: in place of the real one, or beside it."""
 RANDOM_APPEARANCES: dict[str, dict[str, float]] = {"gmm": {}, "gmm-bssfp": {"bright_blood_prob": 1.0}}
@@ -137,6 +144,11 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             cineaug pipelines alike), ``"keep"`` ([-1, 1] as drawn), or ``f(synthetic, real)``.
             The sample's own image, deformed (``own_labels`` with ``appearance="source"``), keeps
             its intensities.
+        paint: ``"sample"`` (default) paints a random appearance here; ``"batch"`` leaves the image
+            unpainted (zeros) and the drawn tissue map, placed as the labels, in :attr:`tissue`, for
+            :class:`~cineaug.transforms.batched_appearance.BatchedCycleAppearance` to paint the
+            collated batch in one call (``"gmm"`` / ``"gmm-bssfp"`` or a
+            :class:`~cineaug.transforms.appearance.RandCycleAppearance`, with ``intensity="keep"``).
 
     The synthetic frames are resampled to the sample's in-plane spacing (a MetaTensor's affine, or
     ``spacing=`` in mm) and centred in its grid; without a spacing the synthetic field of view is
@@ -157,6 +169,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         appearance: str | RandCycleAppearance | RenderedAppearance | nn.Module = "source",
         n_clusters: int = 4,
         intensity: Intensity = "match",
+        paint: str = "sample",
     ):
         RandomizableTransform.__init__(self, prob)
         if appearance == "jitter" and own_labels:
@@ -178,6 +191,16 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         if isinstance(appearance, str):
             appearance = named_appearance(appearance)
         self.render = appearance
+        if paint not in PAINTS:
+            raise ValueError(f"paint must be one of {PAINTS}, got {paint!r}")
+        if paint == "batch" and (type(appearance) is not RandCycleAppearance or intensity != "keep"):
+            raise ValueError(
+                "paint='batch' paints a random appearance ('gmm', 'gmm-bssfp' or a RandCycleAppearance) "
+                f"after collation, in [-1, 1]: it needs intensity='keep'; got appearance {appearance!r}, "
+                f"intensity {intensity!r}"
+            )
+        self.paint = paint
+        self.tissue: torch.Tensor | None = None  # paint="batch": the last synthetic sample's tissue map
         self.n_clusters = appearance.n_clusters if isinstance(appearance, RenderedAppearance) else n_clusters
         self.match_pathology = match_pathology
         self.drawn: torch.Tensor | None = None  # the last synthetic image as drawn, in [-1, 1]
@@ -244,6 +267,14 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                     f"source's {image.shape[0]} frames"
                 )
             key = None if index is None else (index, t)
+        if self.paint == "batch":  # painted after collation: the tissue map placed as the labels
+            tissue = torch.from_numpy(self._tissues(image, label, key).astype(np.uint8))
+            if self.deform is not None:
+                self.tissue, label = fit_frames(tissue, size, "nearest"), fit_frames(label, size, "nearest")
+            else:
+                self.tissue = resample_labels(tissue, self.pool.spacing_mm, size, spacing)
+                label = resample_labels(label, self.pool.spacing_mm, size, spacing)
+            return torch.zeros(self.tissue.shape), label
         if isinstance(self.render, RandTextureJitter):  # around the source's own image
             image = self.render(self._tissues(image, label, key), image)
         elif self.render is not None:
@@ -288,6 +319,7 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         """
         if randomize:
             self.randomize(pathology=pathology)
+        self.tissue = None
         if not self._do_transform:
             img = convert_to_tensor(image, track_meta=get_track_meta())
             lab = None if label is None else convert_to_tensor(label, track_meta=get_track_meta())
@@ -299,7 +331,9 @@ class SyntheticCycleAugmenter(RandomizableTransform):
         flat = lambda x: x if x is None or not volume else torch.as_tensor(x)[..., 0]  # noqa: E731
         syn_image, syn_label = self.synthetic(channels, size, flat(image), flat(label), target)
         self.drawn = None
-        if self.deform is None or self.render is not None:  # drawn or painted in [-1, 1]
+        if self.paint == "batch":
+            self.tissue = self.tissue[..., None] if volume else self.tissue
+        elif self.deform is None or self.render is not None:  # drawn or painted in [-1, 1]
             self.drawn = syn_image[..., None] if volume else syn_image
             syn_image = follow_intensities(syn_image, image, self.intensity)
         if volume:
@@ -335,6 +369,11 @@ class SyntheticCycleAugmenterd(SharedProb, RandomizableTransform, MapTransform):
             ``MapTransform``.
         spacing_key: the sample's in-plane spacing (row, col mm) where the image is not a MetaTensor
             (cineaug's ``CycleDataset`` gives ``spacing``; ``pixdim`` is read too).
+        paint: as :class:`SyntheticCycleAugmenter`: with ``"batch"`` every sample carries
+            ``tissue_key`` (the synthetic sample's tissue map, zeros for real ones; uint8, the image's
+            shape) and the synthetic image is painted after collation,
+            ``BatchedCycleAppearance().paint(batch["image"], batch["tissue"], batch["synthetic"])``.
+        tissue_key: where ``paint="batch"`` writes the tissue map.
         mode: ``"replace"`` (the synthetic sample takes the real one's place with probability
             ``prob``) or ``"add"`` (a list: the real sample, then with probability ``prob`` a
             synthetic one beside it; MONAI's ``Compose`` applies the next transforms to each and
@@ -379,6 +418,8 @@ class SyntheticCycleAugmenterd(SharedProb, RandomizableTransform, MapTransform):
         intensity: Intensity = "match",
         roles: Mapping[Hashable, str | float] | None = None,
         spacing_key: str = "spacing",
+        paint: str = "sample",
+        tissue_key: str = TISSUE_KEY,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -393,11 +434,14 @@ class SyntheticCycleAugmenterd(SharedProb, RandomizableTransform, MapTransform):
         for key, role in self.roles.items():
             if not isinstance(role, (int, float)) and role not in ROLES:
                 raise ValueError(f"roles[{key!r}] = {role!r}: one of {ROLES} or a number")
+            if role == "image" and paint == "batch":
+                raise ValueError(f"roles[{key!r}] = 'image': with paint='batch' no image is drawn here")
         self.mode = mode
         self.augmenter = SyntheticCycleAugmenter(
             generator, 1.0, match_pathology, batch_size, precision, bank, own_labels, appearance, n_clusters,
-            intensity,
+            intensity, paint,
         )  # fmt: skip
+        self.tissue_key = tissue_key
         self.pathology_key, self.synthetic_key, self.spacing_key = pathology_key, synthetic_key, spacing_key
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
@@ -424,6 +468,8 @@ class SyntheticCycleAugmenterd(SharedProb, RandomizableTransform, MapTransform):
             d[key] = convert_to_tensor(d[key], track_meta=get_track_meta())
             if isinstance(d[key], MetaTensor):
                 d[key].meta[SYNTHETIC_META] = False
+        if self.augmenter.paint == "batch":
+            d[self.tissue_key] = torch.zeros(tuple(d[self.first_key(d)].shape), dtype=torch.uint8)
         d[self.synthetic_key] = torch.tensor(False)
         return d
 
@@ -441,6 +487,8 @@ class SyntheticCycleAugmenterd(SharedProb, RandomizableTransform, MapTransform):
         d[image_key] = image
         if label_key is not None:
             d[label_key] = label
+        if self.augmenter.paint == "batch":
+            d[self.tissue_key] = self.augmenter.tissue
         self._fill_roles(d, label)
         self._update_metadata(d, label)
         d[self.synthetic_key] = torch.tensor(True)
