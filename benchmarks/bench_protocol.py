@@ -75,12 +75,12 @@ def compute_seconds(samples: list[dict], transform, protocol, steps: int) -> flo
 def data_seconds(samples: list[dict], spec, sources: ArmSources, protocol) -> float:
     """The batches of a run drawn alone, as ``train_model`` draws them (seeded alike), no UNet."""
     transform = training_transform(spec, sources, protocol.augment)
-    transform.set_random_state(0)
-    batches = batch_transform(spec, protocol.augment)
-    if batches is not None:
-        batches.set_random_state(2)
-    on_step = share_schedule(spec, transform, protocol.steps, n_subjects=2)
     added = added_transform(spec, sources, protocol.augment)
+    batches = batch_transform(spec, protocol.augment)
+    for tf, seed in ((transform, 0), (added, 1), (batches, 2)):  # train_model's seeds for seed 0
+        if tf is not None:
+            tf.set_random_state(seed)
+    on_step = share_schedule(spec, transform, protocol.steps, n_subjects=2)
     n_added = round(spec.added * protocol.batch_size)
     set_track_meta(False)  # as train_model draws them
     try:

@@ -10,7 +10,16 @@ from monai.data import list_data_collate, set_track_meta
 from skimage.filters import gaussian
 from skimage.transform import resize
 
-from cineaug.benchmark import Protocol, arm_spec, batch_transform, train_model, training_transform
+from cineaug.benchmark import (
+    ArmSources,
+    Protocol,
+    added_transform,
+    arm_spec,
+    batch_transform,
+    draw_batches,
+    train_model,
+    training_transform,
+)
 from cineaug.benchmark.arms import BatchStage, paints_in_batch
 from cineaug.benchmark.segmentation import collate_tissues
 from cineaug.transforms import BatchedCycleAppearance, RandCycleAppearance, SyntheticCycleAugmenterd
@@ -83,6 +92,13 @@ def test_batched_painting_draws_the_per_sample_distribution():
 def test_blur_and_resolution_loss_are_scikit_images():
     rng = np.random.default_rng(0)
     frames = rng.random((2, 1, 30, 40)).astype(np.float32)
+    mixed = gaussian_blur(
+        torch.from_numpy(frames), torch.tensor([0.3, 1.0]), torch.tensor([0.3, 1.0]), "replicate"
+    )
+    for frame, sigma, ours in zip(frames, (0.3, 1.0), mixed):  # one call, each cycle its own kernel
+        np.testing.assert_allclose(
+            ours.numpy(), gaussian(frame, sigma=(0, sigma, sigma), preserve_range=True), atol=1e-5
+        )
     for sigma in (0.0, 0.3, 1.0):
         ours = gaussian_blur(
             torch.from_numpy(frames), torch.tensor([sigma] * 2), torch.tensor([sigma] * 2), "replicate"
@@ -116,6 +132,9 @@ def test_paint_rewrites_the_synthetic_samples_alone_and_reproduces():
     assert not torch.equal(out, BatchedCycleAppearance().set_random_state(1).paint(image, tissue, synthetic))
     with pytest.raises(ValueError, match=r"\[B,C,H,W\] of one shape"):
         paint.paint(image, tissue[:, :, :8], synthetic)
+    assert BatchedCycleAppearance(RandCycleAppearance(bright_blood_prob=1.0)).look.bright_blood_prob == 1.0
+    with pytest.raises(ValueError, match="not both"):
+        BatchedCycleAppearance(RandCycleAppearance(), noise_std=0.1)
 
 
 def cycle_sample() -> dict:
@@ -154,6 +173,9 @@ def test_batch_painting_leaves_the_tissue_map_with_each_sample(generator):
         )
     with pytest.raises(ValueError, match="no image is drawn here"):
         augmenter(1.0, roles={"t2": "image"})
+    larger = {k: torch.zeros(1, 2 * GENERATOR_SIZE, 2 * GENERATOR_SIZE) for k in ("image", "label")}
+    with pytest.raises(ValueError, match="paints in the sample's grid.*use paint='sample'"):
+        augmenter(1.0)(larger)
 
 
 def test_batched_recipe_paints_per_batch_and_trains_reproducibly(generator):
@@ -161,8 +183,6 @@ def test_batched_recipe_paints_per_batch_and_trains_reproducibly(generator):
     assert paints_in_batch(recipe, "batched") and not paints_in_batch(recipe, "per-sample")
     assert not paints_in_batch(nnunet, "batched") and not paints_in_batch(arm_spec("gmm+affine"), "batched")
     assert isinstance(batch_transform(recipe, "batched"), BatchStage)
-    from cineaug.benchmark import ArmSources
-
     sources = ArmSources(generator=generator)
     samples = [
         {
@@ -184,6 +204,14 @@ def test_batched_recipe_paints_per_batch_and_trains_reproducibly(generator):
     protocol = Protocol(
         size=GENERATOR_SIZE, steps=3, batch_size=4, channels=(8, 16), threads=1, augment="batched"
     )
+    # an @+ arm: its real samples carry no tissue map, the added synthetic ones do, and are painted
+    added = arm_spec("gmm+nnunet@+0.5")
+    stage = batch_transform(added, "batched").set_random_state(0)
+    real = training_transform(added, sources, "batched").set_random_state(0)
+    synthetic = added_transform(added, sources, "batched").set_random_state(1)
+    batches = draw_batches(samples, real, protocol.replace(steps=1), 0, synthetic, 2, None, stage)
+    image, _, _ = next(iter(batches))
+    assert image.shape[0] == 6 and bool((image[4:].flatten(1).std(1) > 0.1).all())
 
     def trained(seed: int) -> list[torch.Tensor]:
         tf = training_transform(recipe, sources, augment="batched")

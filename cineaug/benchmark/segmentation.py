@@ -250,13 +250,17 @@ def collate_frames(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Ten
 
 def collate_tissues(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     """The tissue maps that samples drawn with ``paint="batch"`` carry, for the batch transform to
-    paint: ``{"tissue": [B,1,H,W] uint8, "synthetic": [B] bool}``; ``{}`` where they carry none."""
-    if not items or TISSUE_KEY not in items[0]:
+    paint: ``{"tissue": [B,1,H,W] uint8, "synthetic": [B] bool}`` (zeros and False for samples that
+    carry none, such as the real ones of an ``@+`` arm); ``{}`` where no sample carries one."""
+    if not any(TISSUE_KEY in d for d in items):
         return {}
-    return {
-        "tissue": torch.stack([torch.as_tensor(d[TISSUE_KEY]) for d in items]),
-        "synthetic": torch.stack([torch.as_tensor(d["synthetic"]).bool() for d in items]),
-    }
+    tissues, synthetic = [], []
+    for d in items:
+        carried = TISSUE_KEY in d
+        shape = torch.as_tensor(d["image"]).shape
+        tissues.append(torch.as_tensor(d[TISSUE_KEY]) if carried else torch.zeros(shape, dtype=torch.uint8))
+        synthetic.append(carried and bool(d["synthetic"]))
+    return {"tissue": torch.stack(tissues).to(torch.uint8), "synthetic": torch.tensor(synthetic)}
 
 
 def draw_batches(

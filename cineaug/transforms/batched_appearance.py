@@ -4,12 +4,13 @@
 scikit-image: a dozen small calls per synthetic sample, which at 64 px cost as much as a sixth of the
 UNet's step for each sample. :class:`BatchedCycleAppearance` draws the same parameters for ``N``
 cycles at once, vectorised, and paints them with batched torch kernels in float32: one grouped
-convolution per axis for the blur, one polynomial product for the bias fields, one quantile call
-for the normalisation. The same distribution (``tests/test_batched_appearance.py`` compares their
+convolution per axis for the blur, one polynomial product for the bias fields, two top-k calls for
+the normalisation's percentiles. The same distribution (``tests/test_batched_appearance.py`` compares their
 statistics on a fixed seed), not the same random stream.
 
 ``SyntheticCycleAugmenterd(..., paint="batch")`` leaves its synthetic samples unpainted, their
 tissue maps under ``"tissue"``; :meth:`BatchedCycleAppearance.paint` then paints the collated batch.
+The draws are made on the CPU (one generator, whatever the device) and moved to the batch's device.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..tissues import N_HEART_CLASSES
 from ..types import LV, MYO, RV
 from .appearance import RandCycleAppearance, _monomials
 
@@ -36,10 +38,12 @@ class BatchedCycleAppearance:
     frames but the noise), on the maps' device.
 
     Args:
+        look: the per-sample painter whose settings to draw from (e.g. a ``paint="batch"``
+            augmenter's, ``aug.augmenter.render``); None: one made from ``settings``.
         seed: seeds the draws (:meth:`set_random_state` reseeds them).
-        settings: :class:`~cineaug.transforms.appearance.RandCycleAppearance`'s (``std_range``,
-            ``bright_blood_prob``, ``blur_sigma``, ``lowres_prob``, ``bias_prob``, ``gamma``,
-            ``noise_std``), with its defaults.
+        settings: without ``look``, :class:`~cineaug.transforms.appearance.RandCycleAppearance`'s
+            (``std_range``, ``bright_blood_prob``, ``blur_sigma``, ``lowres_prob``, ``bias_prob``,
+            ``gamma``, ``noise_std``), with its defaults.
 
     Example:
         >>> paint = BatchedCycleAppearance(bright_blood_prob=1.0).set_random_state(0)
@@ -47,8 +51,10 @@ class BatchedCycleAppearance:
         torch.Size([3, 1, 32, 32])
     """
 
-    def __init__(self, seed: int = 0, **settings: Any) -> None:
-        self.settings = RandCycleAppearance(**settings)
+    def __init__(self, look: RandCycleAppearance | None = None, seed: int = 0, **settings: Any) -> None:
+        if look is not None and settings:
+            raise ValueError(f"give a RandCycleAppearance or its settings, not both: {sorted(settings)}")
+        self.look = look if look is not None else RandCycleAppearance(**settings)
         self.generator = torch.Generator().manual_seed(seed)
 
     def set_random_state(self, seed: int) -> BatchedCycleAppearance:
@@ -61,6 +67,7 @@ class BatchedCycleAppearance:
         ``[B,C,H,W]``, ``synthetic`` ``[B]`` bool (the samples whose tissue maps to paint; the
         others are returned as they are). A new tensor; the inputs are not written."""
         chosen = torch.as_tensor(synthetic, dtype=torch.bool).flatten().to(image.device)
+        tissue = torch.as_tensor(tissue).to(image.device)
         if tissue.shape != image.shape or chosen.numel() != image.shape[0]:
             raise ValueError(
                 f"expected image and tissue [B,C,H,W] of one shape and a [B] synthetic flag, got "
@@ -76,11 +83,11 @@ class BatchedCycleAppearance:
             raise ValueError(f"expected tissue maps [N,T,H,W], got {tuple(tissue.shape)}")
         tissue = tissue.long()
         n = tissue.shape[0]
-        k = max(int(tissue.max()) + 1, LV + 1) if tissue.numel() else LV + 1  # tissues to paint
+        k = max(int(tissue.max()) + 1 if tissue.numel() else 0, N_HEART_CLASSES)  # tissues to paint
         # every uniform draw of the batch in one call: [N, 2k tissue values + 9 bias terms + 9 scalars]
         u = torch.rand(n, 2 * k + 18, generator=self.generator).to(tissue.device)
         means = self._means(u[:, :k], u[:, -1], u[:, -2])
-        stds = _between(u[:, k : 2 * k], *self.settings.std_range)
+        stds = _between(u[:, k : 2 * k], *self.look.std_range)
         noise = torch.randn((3, *tissue.shape), generator=self.generator).to(tissue.device)  # paint, Rician
         flat = tissue.flatten(1)  # [N,T*H*W]
         image = means.gather(1, flat).view_as(tissue) + stds.gather(1, flat).view_as(tissue) * noise[0]
@@ -91,7 +98,7 @@ class BatchedCycleAppearance:
         uniform ``[N]``) the myocardium takes the darkest of the three heart means and RV / LV the
         other two, in an order drawn by ``swap``."""
         means = u.clone()
-        bright, swap = (bright < self.settings.bright_blood_prob), (swap < 0.5)
+        bright, swap = (bright < self.look.bright_blood_prob), (swap < 0.5)
         heart = means[:, [RV, MYO, LV]].sort(1).values  # [N,3] ascending
         means[:, MYO] = torch.where(bright, heart[:, 0], means[:, MYO])
         means[:, RV] = torch.where(bright, torch.where(swap, heart[:, 2], heart[:, 1]), means[:, RV])
@@ -109,8 +116,8 @@ class BatchedCycleAppearance:
         """Blur, resolution loss, bias field, gamma and Rician noise of ``[N,T,H,W]`` (``bias``
         ``[N,9]`` and ``u`` ``[N,7]`` uniform draws, ``real`` / ``imaginary`` the noise); then each
         cycle's 0.5 / 99.5 percentiles to -1 / 1."""
-        n, _, h, w = image.shape
-        look = self.settings
+        h, w = image.shape[-2:]
+        look = self.look
         sigma = _between(u[:, 0], 0.0, look.blur_sigma)
         image = gaussian_blur(image, sigma, sigma, "replicate")
         small = (
@@ -144,7 +151,7 @@ def gaussian_kernels(sigmas: torch.Tensor, radius: int) -> torch.Tensor:
     each cut at its own radius ``round(GAUSSIAN_TRUNCATE * sigma)`` as SciPy's ``gaussian_filter``
     cuts it (a sigma of 0 gives the identity)."""
     sigmas = sigmas.flatten().float()
-    x = torch.arange(-radius, radius + 1, dtype=torch.float)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float, device=sigmas.device)
     own = (GAUSSIAN_TRUNCATE * sigmas + 0.5).floor()
     kernels = torch.exp(-0.5 * (x / sigmas.clamp(min=1e-6)[:, None]) ** 2) * (x.abs() <= own[:, None])
     return kernels / kernels.sum(1, keepdim=True)
@@ -187,7 +194,7 @@ def mirror_resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     ``scipy.ndimage.zoom(order=1, mode="mirror", grid_mode=True)``."""
     axes = []
     for have, want in zip(x.shape[-2:], size):
-        centres = (torch.arange(want, dtype=x.dtype) + 0.5) * (have / want) - 0.5  # input pixel units
+        centres = (torch.arange(want, dtype=x.dtype, device=x.device) + 0.5) * (have / want) - 0.5  # input px
         axes.append(centres / max(have - 1, 1) * 2 - 1)  # align_corners=True units: reflection about centres
     rows, cols = torch.meshgrid(*axes, indexing="ij")
     grid = torch.stack([cols, rows], -1).expand(x.shape[0], -1, -1, -1)

@@ -83,26 +83,25 @@ def resample_to(
     if source_mm is None or spacing is None:
         return fit_frames(image, size, "bilinear"), fit_frames(label, size, "nearest")
     scaled = _scaled(image.shape, source_mm, spacing)
-    image = fit_frames(image, scaled, "bilinear")
-    if scaled != tuple(size):  # else the sample's own grid already (cineaug's caches): nothing to place
-        image = _centre(image, size, float(image.min()))
-    return image, resample_labels(label, source_mm, size, spacing)
+    image, label = fit_frames(image, scaled, "bilinear"), fit_frames(label, scaled, "nearest")
+    if scaled == tuple(size):  # the sample's own grid already (cineaug's caches): nothing to place
+        return image, label
+    return _centre(image, size, float(image.min())), _centre(label, size, 0)
 
 
-def resample_labels(
-    label: torch.Tensor, source_mm: float | None, size: tuple[int, int], spacing: tuple[float, float] | None
-) -> torch.Tensor:
-    """The label half of :func:`resample_to`: ``[T,n,n]`` integer maps (labels, tissue maps) ->
-    ``[T,*size]``, nearest neighbour, padded with 0."""
+def same_grid(
+    shape: Sequence[int], source_mm: float | None, size: Sequence[int], spacing: tuple[float, float] | None
+) -> bool:
+    """Whether :func:`resample_to` leaves frames of ``shape`` at ``source_mm`` as they are: the
+    source's grid is the sample's (``size`` at ``spacing``)."""
+    have = tuple(shape[-2:])
     if source_mm is None or spacing is None:
-        return fit_frames(label, size, "nearest")
-    scaled = _scaled(label.shape, source_mm, spacing)
-    label = fit_frames(label, scaled, "nearest")
-    return label if scaled == tuple(size) else _centre(label, size, 0)
+        return have == tuple(size)
+    return have == _scaled(have, source_mm, spacing) == tuple(size)
 
 
-def _scaled(shape: Sequence[int], source_mm: float, spacing: tuple[float, float]) -> tuple[int, int]:
-    """The in-plane size of a ``shape`` grid at ``source_mm`` per pixel once at ``spacing``."""
+def _scaled(shape: Sequence[int], source_mm: float, spacing: Sequence[float]) -> tuple[int, ...]:
+    """The in-plane size (px) of frames of ``shape`` at ``source_mm`` per pixel once at ``spacing``."""
     return tuple(max(1, round(n * source_mm / s)) for n, s in zip(shape[-2:], spacing))
 
 

@@ -38,8 +38,8 @@ from .placement import (
     follow_intensities,
     frame_layout,
     in_plane_spacing,
-    resample_labels,
     resample_to,
+    same_grid,
 )
 from .schedule import SharedProb
 
@@ -145,10 +145,12 @@ class SyntheticCycleAugmenter(RandomizableTransform):
             The sample's own image, deformed (``own_labels`` with ``appearance="source"``), keeps
             its intensities.
         paint: ``"sample"`` (default) paints a random appearance here; ``"batch"`` leaves the image
-            unpainted (zeros) and the drawn tissue map, placed as the labels, in :attr:`tissue`, for
+            unpainted (zeros) and the drawn tissue map in :attr:`tissue`, for
             :class:`~cineaug.transforms.batched_appearance.BatchedCycleAppearance` to paint the
             collated batch in one call (``"gmm"`` / ``"gmm-bssfp"`` or a
-            :class:`~cineaug.transforms.appearance.RandCycleAppearance`, with ``intensity="keep"``).
+            :class:`~cineaug.transforms.appearance.RandCycleAppearance`, with ``intensity="keep"``;
+            the source's frames must be on the sample's grid, as in cineaug's caches: a
+            ``ValueError`` otherwise).
 
     The synthetic frames are resampled to the sample's in-plane spacing (a MetaTensor's affine, or
     ``spacing=`` in mm) and centred in its grid; without a spacing the synthetic field of view is
@@ -267,14 +269,16 @@ class SyntheticCycleAugmenter(RandomizableTransform):
                     f"source's {image.shape[0]} frames"
                 )
             key = None if index is None else (index, t)
-        if self.paint == "batch":  # painted after collation: the tissue map placed as the labels
-            tissue = torch.from_numpy(self._tissues(image, label, key).astype(np.uint8))
-            if self.deform is not None:
-                self.tissue, label = fit_frames(tissue, size, "nearest"), fit_frames(label, size, "nearest")
-            else:
-                self.tissue = resample_labels(tissue, self.pool.spacing_mm, size, spacing)
-                label = resample_labels(label, self.pool.spacing_mm, size, spacing)
-            return torch.zeros(self.tissue.shape), label
+        if self.paint == "batch":  # painted after collation, in the sample's grid
+            source_mm = None if self.deform is not None else self.pool.spacing_mm
+            if not same_grid(image.shape, source_mm, size, spacing):
+                raise ValueError(
+                    f"paint='batch' paints in the sample's grid, and the source's frames "
+                    f"({image.shape[-2]}x{image.shape[-1]} px at {source_mm} mm) are not on it "
+                    f"({size[0]}x{size[1]} px at {spacing} mm): use paint='sample'"
+                )
+            self.tissue = torch.from_numpy(self._tissues(image, label, key).astype(np.uint8))
+            return torch.zeros(self.tissue.shape), torch.as_tensor(label)
         if isinstance(self.render, RandTextureJitter):  # around the source's own image
             image = self.render(self._tissues(image, label, key), image)
         elif self.render is not None:
