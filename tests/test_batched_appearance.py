@@ -223,3 +223,20 @@ def test_batched_recipe_paints_per_batch_and_trains_reproducibly(generator):
     a, b, c = trained(1), trained(1), trained(2)
     assert all(torch.equal(p, q) for p, q in zip(a, b))
     assert not all(torch.equal(p, q) for p, q in zip(a, c))
+
+
+def test_batch_painting_of_own_labels_and_one_slice_volumes():
+    label = torch.from_numpy(tissue_frame()).clamp(max=3).to(torch.uint8)  # [1,H,W] heart classes
+    image = torch.where(label > 0, 0.5, -0.5)
+    own = SyntheticCycleAugmenterd(
+        ("image", "label"), own_labels=True, appearance="gmm", intensity="keep", paint="batch", prob=1.0
+    ).set_random_state(0)
+    volume = own({"image": image[..., None], "label": label[..., None]})  # [1,H,W,1], as a 3D pipeline's
+    tissue, warped = volume["tissue"], torch.as_tensor(volume["label"])
+    assert tissue.shape == (1, SIZE, SIZE, 1) and warped.shape == tissue.shape
+    heart = warped > 0
+    assert heart.any() and torch.equal(tissue[heart].long(), warped[heart].long())  # the warped labels
+    painted = BatchedCycleAppearance().paint(
+        volume["image"][None, ..., 0], tissue[None, ..., 0], torch.tensor([True])
+    )
+    assert painted.shape == (1, 1, SIZE, SIZE) and painted.std() > 0
