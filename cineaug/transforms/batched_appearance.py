@@ -1,12 +1,12 @@
 """Random appearance for a whole batch of tissue maps at once (:class:`BatchedCycleAppearance`).
 
 :class:`~cineaug.transforms.appearance.RandCycleAppearance` paints one cycle per call with NumPy and
-scikit-image: a dozen small calls per synthetic sample, which at 64 px cost as much as a sixth of the
-UNet's step for each sample. :class:`BatchedCycleAppearance` draws the same parameters for ``N``
-cycles at once, vectorised, and paints them with batched torch kernels in float32: one grouped
-convolution per axis for the blur, one polynomial product for the bias fields, two top-k calls for
-the normalisation's percentiles. The same distribution (``tests/test_batched_appearance.py`` compares their
-statistics on a fixed seed), not the same random stream.
+scikit-image: a dozen small calls per synthetic sample, each with its own overhead.
+:class:`BatchedCycleAppearance` draws the same parameters for ``N`` cycles at once, vectorised, and
+paints them with batched torch kernels in float32: one grouped convolution per axis for the blur,
+one polynomial product for the bias fields, two top-k calls for the normalisation's percentiles.
+The same distribution (``tests/test_batched_appearance.py`` compares their statistics on a fixed
+seed), not the same random stream.
 
 ``SyntheticCycleAugmenterd(..., paint="batch")`` leaves its synthetic samples unpainted, their
 tissue maps under ``"tissue"``; :meth:`BatchedCycleAppearance.paint` then paints the collated batch.
