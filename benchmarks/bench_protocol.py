@@ -43,6 +43,7 @@ from cineaug.benchmark import (
     build_optimizer,
     collate_frames,
     draw_batches,
+    draws_ahead,
     segmentation_loss,
     share_schedule,
     train_model,
@@ -111,7 +112,7 @@ def measure(samples: list[dict], spec, sources: ArmSources, protocol, rounds: in
         wall = min(wall, seconds)
         data = min(data, data_seconds(samples, spec, sources, protocol))
     return {"arm": spec.name, "steps": protocol.steps, "threads": protocol.threads,
-            "precision": protocol.precision, "wall_s": round(wall, 3),
+            "precision": protocol.precision, "draws_ahead": draws_ahead(protocol), "wall_s": round(wall, 3),
             "compute_s": round(compute, 3), "wall_over_compute": round(wall / compute, 3),
             "data_ms_per_batch": round(data / protocol.steps * 1e3, 2)}  # fmt: skip
 

@@ -425,10 +425,21 @@ def test_prefetched_batches_train_the_same_model_as_a_plain_loop(caches, monkeyp
 
     samples = [CycleDataset(caches[0])[i] for i in range(2)]
     short = PROTOCOL.replace(steps=6)
+    monkeypatch.setattr(segmentation, "draws_ahead", lambda protocol: True)
     a, _ = train_model(samples, training_transform(arm_spec("nnunet")), short, 3)
     monkeypatch.setattr(segmentation, "prefetched", lambda batches, depth=2: batches)
     b, _ = train_model(samples, training_transform(arm_spec("nnunet")), short, 3)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_batches_are_drawn_ahead_only_where_a_core_is_free(monkeypatch):
+    from cineaug.benchmark import draws_ahead
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert draws_ahead(PROTOCOL.replace(threads=1))
+    assert not draws_ahead(PROTOCOL.replace(threads=2))  # the UNet's threads take both cores
+    assert not draws_ahead(PROTOCOL.replace(threads=4))
+    assert draws_ahead(PROTOCOL.replace(threads=2, device="cuda"))  # the UNet runs elsewhere
 
 
 def test_prefetched_raises_the_drawing_threads_error():

@@ -17,6 +17,7 @@ What a source did not annotate is never penalised nor scored:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
@@ -331,6 +332,20 @@ def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         thread.join()
 
 
+def draws_ahead(protocol: Protocol) -> bool:
+    """Whether :func:`train_model` draws batches on a background thread (:func:`prefetched`).
+
+    Yes where the UNet leaves a CPU core free (``protocol.threads`` below the cores this process may
+    use) or runs on another device; no where its threads take every core: the drawing thread's own
+    torch kernels then start a second OpenMP team that competes with the UNet's, and a run is
+    slower than drawing in the loop (``benchmarks/bench_protocol.py``; docs/benchmark.md, Speed).
+    """
+    if torch.device(protocol.device).type != "cpu":
+        return True
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return protocol.threads < cores
+
+
 def train_model(
     samples: Sequence[dict[str, Any]],
     transform: Callable[[dict[str, Any]], dict[str, Any]],
@@ -344,7 +359,8 @@ def train_model(
     """Train the protocol's UNet on frames drawn through ``transform`` (the arm).
 
     Batches are drawn on a background thread while the UNet trains on the previous one
-    (:func:`prefetched`); the draws and their order are those of a plain loop. The forward pass runs
+    (:func:`prefetched`) where that thread has a core to itself (:func:`draws_ahead`), in the
+    loop otherwise; the draws and their order are the same either way. The forward pass runs
     under bf16 autocast where ``protocol.precision`` resolves to bf16 (weights, optimiser and loss stay
     fp32: :func:`cineaug.precision.resolve_precision`).
 
@@ -378,7 +394,7 @@ def train_model(
     set_track_meta(False)  # plain tensors: faster transforms, nothing here reads the metadata
     try:
         batches = draw_batches(samples, transform, protocol, seed, added, n_added, on_step, batch_transform)
-        for batch in prefetched(batches):
+        for batch in prefetched(batches) if draws_ahead(protocol) else batches:
             image, label, annotated = (t.to(device) for t in batch)
             with autocast(precision, device):
                 logits = model(image)
