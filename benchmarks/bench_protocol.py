@@ -44,6 +44,7 @@ from cineaug.benchmark import (
     collate_frames,
     draw_batches,
     draws_ahead,
+    seed_transforms,
     segmentation_loss,
     share_schedule,
     train_model,
@@ -78,9 +79,7 @@ def data_seconds(samples: list[dict], spec, sources: ArmSources, protocol) -> fl
     transform = training_transform(spec, sources, protocol.augment)
     added = added_transform(spec, sources, protocol.augment)
     batches = batch_transform(spec, protocol.augment)
-    for tf, seed in ((transform, 0), (added, 1), (batches, 2)):  # train_model's seeds for seed 0
-        if tf is not None:
-            tf.set_random_state(seed)
+    seed_transforms(0, transform, added, batches)  # as train_model seeds a run of seed 0
     on_step = share_schedule(spec, transform, protocol.steps, n_subjects=2)
     n_added = round(spec.added * protocol.batch_size)
     set_track_meta(False)  # as train_model draws them

@@ -332,6 +332,16 @@ def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         thread.join()
 
 
+def seed_transforms(
+    seed: int, transform: object, added: object = None, batch_transform: object = None
+) -> None:
+    """Seed a run's transforms as :func:`train_model` does: ``transform`` with ``seed``, ``added``
+    with ``seed + 1``, ``batch_transform`` with ``seed + 2`` (those that have ``set_random_state``)."""
+    for tf, offset in ((transform, 0), (added, 1), (batch_transform, 2)):
+        if hasattr(tf, "set_random_state"):
+            tf.set_random_state(seed + offset)
+
+
 def draws_ahead(protocol: Protocol) -> bool:
     """Whether :func:`train_model` draws batches on a background thread (:func:`prefetched`).
 
@@ -381,9 +391,7 @@ def train_model(
         The trained model (eval mode) and the training time in seconds.
     """
     set_determinism(seed)
-    for tf, offset in ((transform, 0), (added, 1), (batch_transform, 2)):
-        if hasattr(tf, "set_random_state"):
-            tf.set_random_state(seed + offset)
+    seed_transforms(seed, transform, added, batch_transform)
     device = torch.device(protocol.device)
     precision = resolve_precision(protocol.precision, device)
     model = build_model(protocol).to(device)
