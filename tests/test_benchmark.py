@@ -134,7 +134,7 @@ def test_paired_by_subject_averages_seeds_then_tests_over_subjects():
     for seed in (0, 1):
         base = {s: 0.6 + 0.03 * i + 0.01 * seed for i, s in enumerate(subjects)}  # patients differ
         for arm, shift in (("nnunet", 0.0), ("gmm+nnunet", 1.0)):
-            dice = {s: base[s] + shift * g for s, g in zip(subjects, gain)}
+            dice = {s: base[s] + shift * (1 + seed) * g for s, g in zip(subjects, gain)}  # seed 1 gains twice
             dice = dict(reversed(dice.items())) if shift else dice  # paired by name, not by order
             hd = {s: 5.0 - shift for s in subjects}
             rows.append({"arm": arm, "size": 2, "seed": seed, "dice_mean": np.mean(list(dice.values())),
@@ -144,8 +144,13 @@ def test_paired_by_subject_averages_seeds_then_tests_over_subjects():
     assert best == "nnunet" and len(table) == 1
     arm, size, seeds, n, diff, won, p, hd = table[0]
     assert (arm, size, seeds, n, won, hd) == ("gmm+nnunet", "2", "2", "8", "7/8", "-1.00")
-    assert float(diff) == pytest.approx(gain.mean(), abs=5e-4)
+    assert float(diff) == pytest.approx(1.5 * gain.mean(), abs=5e-4)  # the seeds' mean
     assert float(p) == pytest.approx(wilcoxon(gain).pvalue, rel=1e-2)
+    _, runs = paired_by_subject(rows, per_seed=True)  # each seed on its own
+    assert [(r[0], r[2], r[3], r[5], r[7]) for r in runs] == [
+        ("gmm+nnunet", k, "8", "7/8", "-1.00") for k in "01"
+    ]
+    assert [float(r[4]) for r in runs] == pytest.approx([gain.mean(), 2 * gain.mean()], abs=5e-4)
 
 
 def test_training_beats_an_untrained_model(caches):
@@ -192,6 +197,7 @@ def test_run_benchmark_writes_results_and_report(caches, tmp_path):
     report = (out / "report.md").read_text()
     assert "| synthetic | 2 |" in report and "paired over test subjects, against none" in report
     assert "| synthetic | 2 | 1 | 2 |" in report  # one seed, two test subjects
+    assert "Per run, paired" not in report  # one seed per size: the pooled table is the per-run one
 
 
 def test_synthetic_arms_skipped_without_generator_and_loso(caches, tmp_path):

@@ -230,7 +230,9 @@ def paired_by_size(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[st
     return best, out
 
 
-def paired_by_subject(rows: list[dict[str, Any]]) -> tuple[str | None, list[list[str]]]:
+def paired_by_subject(
+    rows: list[dict[str, Any]], per_seed: bool = False
+) -> tuple[str | None, list[list[str]]]:
     """Each other arm minus the best baseline arm, per training size, paired over test subjects.
 
     Per size, the seeds both arms ran (with per-subject scores) are matched; each test subject's Dice
@@ -238,9 +240,14 @@ def paired_by_subject(rows: list[dict[str, Any]]) -> tuple[str | None, list[list
     the subjects' differences. The unit is the test patient, as in most segmentation papers; the
     seed-paired tables above carry the variance of drawing the training patients.
 
+    Args:
+        rows: result rows (:func:`read_results`).
+        per_seed: one row per (size, seed), each run's test on its own, instead of one per size.
+
     Returns:
         The reference arm (None without baseline runs) and rows ``[arm, size, seeds, subjects,
-        mean Dice difference, subjects won, p, mean HD95 difference]``.
+        mean Dice difference, subjects won, p, mean HD95 difference]``; ``seeds`` is how many seeds
+        were pooled, or with ``per_seed`` the seed itself.
     """
     best = _best_baseline(rows)
     if best is None:
@@ -250,33 +257,37 @@ def paired_by_subject(rows: list[dict[str, Any]]) -> tuple[str | None, list[list
     for arm in _arms(rows):
         for size in sorted({r["size"] for r in rows}) if arm != best else ():
             seeds = sorted(k for (a, s, k) in by_run if a == arm and s == size and (best, size, k) in by_run)
-            if not seeds:
-                continue
-            diffs: dict[str, dict[str, list[float]]] = {"dice": {}, "hd95": {}}
-            for metric in diffs:
-                for seed in seeds:
-                    mine = by_run[(arm, size, seed)][f"{metric}_by_subject"]
-                    theirs = by_run[(best, size, seed)][f"{metric}_by_subject"]
-                    for subject in mine.keys() & theirs.keys():
-                        diffs[metric].setdefault(subject, []).append(mine[subject] - theirs[subject])
-            dice, hd = (np.array([_mean(diffs[m].get(s, [])) for s in sorted(diffs["dice"])]) for m in diffs)
-            dice, hd = dice[~np.isnan(dice)], hd[~np.isnan(dice) & ~np.isnan(hd)]  # HD95: the same subjects
-            if not len(dice):
-                continue
-            p = float(wilcoxon(dice).pvalue) if np.any(dice != 0) else math.nan
-            out.append(
-                [
-                    arm,
-                    str(size),
-                    str(len(seeds)),
-                    str(len(dice)),
-                    f"{dice.mean():+.3f}",
-                    f"{int((dice > 0).sum())}/{len(dice)}",
-                    "n/a" if math.isnan(p) else f"{p:.3g}",
-                    f"{hd.mean():+.2f}" if len(hd) else "n/a",
-                ]
-            )
+            for group in [[k] for k in seeds] if per_seed else [seeds]:  # no seeds: no subjects, no row
+                row = _paired_subjects(by_run, arm, best, size, group)
+                if row is not None:
+                    out.append([arm, str(size), str(group[0] if per_seed else len(group)), *row])
     return best, out
+
+
+def _paired_subjects(
+    by_run: dict[tuple[str, int, int], dict[str, Any]], arm: str, best: str, size: int, seeds: list[int]
+) -> list[str] | None:
+    """``[subjects, mean Dice difference, subjects won, p, mean HD95 difference]`` of ``arm`` minus
+    ``best`` at ``size``, each subject's scores averaged over ``seeds``; None without subjects."""
+    diffs: dict[str, dict[str, list[float]]] = {"dice": {}, "hd95": {}}
+    for metric in diffs:
+        for seed in seeds:
+            mine = by_run[(arm, size, seed)][f"{metric}_by_subject"]
+            theirs = by_run[(best, size, seed)][f"{metric}_by_subject"]
+            for subject in mine.keys() & theirs.keys():
+                diffs[metric].setdefault(subject, []).append(mine[subject] - theirs[subject])
+    dice, hd = (np.array([_mean(diffs[m].get(s, [])) for s in sorted(diffs["dice"])]) for m in diffs)
+    dice, hd = dice[~np.isnan(dice)], hd[~np.isnan(dice) & ~np.isnan(hd)]  # HD95: the same subjects
+    if not len(dice):
+        return None
+    p = float(wilcoxon(dice).pvalue) if np.any(dice != 0) else math.nan
+    return [
+        str(len(dice)),
+        f"{dice.mean():+.3f}",
+        f"{int((dice > 0).sum())}/{len(dice)}",
+        "n/a" if math.isnan(p) else f"{p:.3g}",
+        f"{hd.mean():+.2f}" if len(hd) else "n/a",
+    ]
 
 
 def _mean(values: list[float]) -> float:
@@ -500,6 +511,12 @@ def render_report(out: str | os.PathLike) -> Path:
             ),
             ("table", (header, by_subject)),
         ]
+        if any(row[2] != "1" for row in by_subject):  # some size pools several seeds: each on its own
+            blocks += [
+                ("h", f"Per run, paired over test subjects, against {best}"),
+                ("p", "As above, one seed at a time: each run's own test over the test subjects."),
+                ("table", (["arm", "size", "seed", *header[3:]], paired_by_subject(rows, per_seed=True)[1])),
+            ]
     if _montage(out, rows, out / "predictions.png"):
         blocks += [("h", "Example predictions (contours)"), ("img", "predictions.png")]
     if (out / "synthetic_cycles.gif").is_file():
