@@ -246,7 +246,7 @@ def _register_training_commands() -> None:
 
 def _fold_renderer_finetune(  # noqa: ANN202
     renderer: str, data: str, images: int, threads: int, refine: str | None = None,
-    unlabelled: str | None = None,
+    unlabelled: str | None = None, grow: bool = True,
 ):  # fmt: skip
     """``cineaug benchmark --renderer-finetune [--renderer-refine F]``: training's per-fold fine-tuning
     and refinement (loaded when used)."""
@@ -254,7 +254,7 @@ def _fold_renderer_finetune(  # noqa: ANN202
     from .training.refine import RefineSettings
 
     settings = None if refine is None else RefineSettings.of(refine, unlabelled=unlabelled)
-    return FoldRendererFinetune(renderer, data, images, threads, settings)
+    return FoldRendererFinetune(renderer, data, images, threads, settings, grow)
 
 
 def _register_benchmark_commands() -> None:

@@ -134,6 +134,7 @@ def test_benchmark_cli_refuses_refinement_without_fine_tuning_and_test_subjects_
 
     assert "pass --renderer-finetune" in error("--renderer-refine", "segmentation")
     assert "pass --renderer-finetune" in error("--renderer-unlabelled", str(cache))
+    assert "pass --renderer-finetune" in error("--no-renderer-grow")
     tune = ["--renderer-finetune", "8", "--renderer-refine"]
     assert "goes with" in error(*tune, "segmentation", "--renderer-unlabelled", str(cache))
     assert "goes with" in error(*tune, "unlabelled")

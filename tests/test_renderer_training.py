@@ -297,7 +297,15 @@ def test_a_renderer_grows_from_a_lower_resolution_source(cache: Path, tmp_path: 
     options = json.loads((tmp_path / "fold" / "options.json").read_text())
     options["config"]["resolution"] = 16  # a fold renderer fine-tuned before growth existed
     (tmp_path / "fold" / "options.json").write_text(json.dumps(options))
-    with pytest.raises(CineDataError, match="holds a 16 px renderer"):
+    with pytest.raises(CineDataError, match="holds a 16 px renderer, this fine-tuning trains one at 32"):
         finetune_renderer(small, cache, ["s0", "s1"], tmp_path / "fold", images=16, threads=1)
+    kept = finetune_renderer(small, cache, ["s0", "s1"], tmp_path / "kept", images=16, threads=1, grow=False)
+    assert kept.resolution == 16  # fine-tuned on the crops reduced to its size
+    assert json.loads((tmp_path / "kept" / "finetune.json").read_text())["grow"] is False
+    bank = write_rendered_bank(kept, full_cache(tmp_path / "full", 2), tmp_path / "bank", progress=False)
+    painted = CycleDataset(bank)[0]
+    assert painted["image"].shape[-2:] == painted["label"].shape[-2:] == (SIZE, SIZE)  # upsampled
+    with pytest.raises(CineDataError, match="fine-tuned with other settings"):
+        finetune_renderer(small, cache, ["s0", "s1"], tmp_path / "kept", images=16, threads=1)
     with pytest.raises(CineDataError, match="do not match"):  # another width is no growth
         load_initial_weights(source_state(small), {"G": build_networks(cfg.replace(fmap_max=4), (), ())[0]})

@@ -47,8 +47,8 @@ def _check_device(device: str) -> None:
         raise typer.BadParameter(f"--device {device!r}: torch sees no CUDA device on this machine")
 
 
-FoldFinetuneFactory = Callable[[str, str, int, int, "str | None", "str | None"], "FoldFinetune"]
-"""``(renderer run, training cache, images, threads, refine feedback, unlabelled cache) -> per-fold
+FoldFinetuneFactory = Callable[[str, str, int, int, "str | None", "str | None", bool], "FoldFinetune"]
+"""``(renderer run, training cache, images, threads, refine feedback, unlabelled cache, grow) -> per-fold
 fine-tuning``, e.g. :class:`cineaug.training.FoldRendererFinetune`."""
 
 
@@ -118,6 +118,13 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
                 "on that fold's training subjects only, grown to crops twice its size (0: use it as it is)"
             ),
         ] = 0,
+        renderer_grow: Annotated[
+            bool,
+            typer.Option(
+                help="grow a fine-tuned renderer to crops twice its size; --no-renderer-grow fine-tunes "
+                "and paints at its own size and upsamples the painted cycles to the crops"
+            ),
+        ] = True,
         renderer_refine: Annotated[
             str | None,
             typer.Option(
@@ -210,12 +217,15 @@ def benchmark_command_for(fold_finetune: FoldFinetuneFactory | None = None) -> C
             unlabelled = None if renderer_unlabelled is None else str(renderer_unlabelled)
             try:
                 finetune = fold_finetune(
-                    renderer, str(data), renderer_finetune, threads, renderer_refine, unlabelled
-                )
+                    renderer, str(data), renderer_finetune, threads, renderer_refine, unlabelled,
+                    renderer_grow,
+                )  # fmt: skip
             except ValueError as err:
                 raise typer.BadParameter(str(err)) from None
-        elif renderer_refine is not None or renderer_unlabelled is not None:
-            raise typer.BadParameter("--renderer-refine refines fold renderers: pass --renderer-finetune N")
+        elif renderer_refine is not None or renderer_unlabelled is not None or not renderer_grow:
+            raise typer.BadParameter(
+                "--renderer-refine and --no-renderer-grow act on fold renderers: pass --renderer-finetune N"
+            )
         try:
             if str(data) == "simulator":  # train and test cohorts from disjoint simulator seeds
                 from .demo import simulate_cohorts

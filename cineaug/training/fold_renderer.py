@@ -28,6 +28,7 @@ def finetune_renderer(
     images: int = 4_000,
     seed: int = 0,
     threads: int = 0,
+    grow: bool = True,
 ) -> nn.Module:
     """Fine-tune a renderer run on ``subjects`` of ``data`` only, into run folder ``out``; its EMA renderer.
 
@@ -44,13 +45,17 @@ def finetune_renderer(
             ``render-sim-64`` on the field protocol's 128 px crops), the renderer grows to their size
             first (:func:`grown_to`: its new block fades in over the first half of them; about 4x
             the time per image).
+        grow: ``False`` keeps the renderer at its own size: it is fine-tuned on the fold's crops
+            reduced to that size (area averaging) and paints at it; a bank painted with it
+            (:func:`~cineaug.generate.write_rendered_bank`) is upsampled (bilinear) to the crops.
     """
     from .finetune import finetune_config
     from .trainer import frame_size, train
 
     out = Path(out)
     made = {"init_from": str(init_from), "data": str(Path(data).resolve()), "subjects": sorted(subjects),
-            "images": images, "seed": seed}  # fmt: skip
+            "images": images, "seed": seed, **({} if grow else {"grow": False})}  # fmt: skip
+    # "grow" is recorded only where it is off: folders grown by default keep their finetune.json
     done = json.loads((out / FINETUNE).read_text()) if (out / FINETUNE).is_file() else None
     if done is not None and done != made:
         raise CineDataError(out, f"was fine-tuned with other settings ({done}, asked {made}): remove it")
@@ -60,12 +65,13 @@ def finetune_renderer(
         init_from, total_images=images, subjects=tuple(subjects), seed=seed, threads=threads,
         checkpoint_images=max(images // 4, 1), snapshot_images=images, metrics_images=0,
     )  # fmt: skip
-    cfg = grown_to(cfg, frame_size(data), data)
+    if grow:
+        cfg = grown_to(cfg, frame_size(data), data)
     resume = (out / "options.json").is_file()
     was = json.loads((out / "options.json").read_text())["config"]["resolution"] if resume else cfg.resolution
     if was != cfg.resolution:
         raise CineDataError(
-            out, f"holds a {was} px renderer, the fold's crops are {cfg.resolution} px: remove it"
+            out, f"holds a {was} px renderer, this fine-tuning trains one at {cfg.resolution} px: remove it"
         )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / FINETUNE, made)
@@ -111,6 +117,8 @@ class FoldRendererFinetune:
         data: the cache of the fold's subjects (the benchmark's training data).
         images: real frames shown per fold.
         threads: torch threads of the fine-tuning (0: torch's default).
+        grow: grow the renderer to crops twice its size (``False``: fine-tune and paint at its own
+            size, the painted cycles upsampled to the crops).
         refine: then refine the fine-tuned renderer (:func:`~cineaug.training.refine.refine_renderer`,
             in ``out/refined-<feedback>/``).
     """
@@ -120,10 +128,12 @@ class FoldRendererFinetune:
     images: int = 4_000
     threads: int = 0
     refine: RefineSettings | None = None
+    grow: bool = True
 
     def __call__(self, subjects: list[str], out: Path, seed: int) -> nn.Module:
-        images, threads = self.images, self.threads
-        renderer = finetune_renderer(self.init_from, self.data, subjects, out, images, seed, threads)
+        renderer = finetune_renderer(
+            self.init_from, self.data, subjects, out, self.images, seed, self.threads, self.grow
+        )
         if self.refine is None:
             return renderer
         return refine_renderer(renderer, self.data, subjects, out / f"refined-{self.refine.feedback}",
