@@ -248,8 +248,8 @@ def _fold_renderer_finetune(  # noqa: ANN202
     renderer: str, data: str, images: int, threads: int, refine: str | None = None,
     unlabelled: str | None = None, grow: bool = True,
 ):  # fmt: skip
-    """``cineaug benchmark --renderer-finetune [--renderer-refine F]``: training's per-fold fine-tuning
-    and refinement (loaded when used)."""
+    """``cineaug benchmark --renderer-finetune [--no-renderer-grow] [--renderer-refine F]``: training's
+    per-fold fine-tuning and refinement (loaded when used)."""
     from .training.fold_renderer import FoldRendererFinetune
     from .training.refine import RefineSettings
 
