@@ -16,6 +16,7 @@ from cineaug.benchmark.arms import (
     ArmSpec,
     added_transform,
     arm_spec,
+    needs_renderer,
     share_schedule,
     training_transform,
 )
@@ -332,3 +333,42 @@ def test_rendered_bank_randomised_around_its_texture(sim_bank: Path) -> None:
     renderer = LabelRenderer(resolution=32, fmap_base=256, fmap_max=8, latent_dim=4)
     sources = BenchmarkSources(ArmSources(sim_bank=SyntheticBank(sim_bank), renderer=renderer))
     assert sources.runnable([spec]) == ([spec], [])  # the bank it paints per fold is not there yet
+
+
+def test_render_mix_draws_either_look_at_even_odds_with_one_share(sim_bank: Path) -> None:
+    from monai.transforms import OneOf
+
+    from cineaug.transforms import RandTextureJitter
+
+    spec = arm_spec("sim-render-mix+nnunet@auto~")
+    assert (spec.labels, spec.appearance) == ("simulator", "renderer-mix") and needs_renderer(spec)
+    with pytest.raises(ValueError, match="painted ahead"):
+        training_transform(spec, ArmSources(sim_bank=sim_bank), augment="batched")
+    rendered = SyntheticBank(sim_bank)  # stands in for the fold's painted bank
+    sources = ArmSources(sim_bank=sim_bank, rendered_sim_bank=rendered)
+    tf = training_transform(spec, sources, augment="batched")
+    mix = tf.transforms[1]
+    assert isinstance(mix, OneOf) and len(tf.transforms) == 2  # the nnunet baseline runs on batches
+    parts = mix.transforms
+    jitter, bssfp = (part.augmenter for part in parts)
+    assert isinstance(jitter.render, RandTextureJitter) and jitter.pool is rendered
+    assert type(bssfp.render) is RandCycleAppearance and bssfp.render.bright_blood_prob == 1.0
+    assert bssfp.paint == "sample"  # painted here, not left to the batch stage
+    hook = share_schedule(spec, tf, steps=100, n_subjects=2)
+    hook(50)
+    assert [part.prob for part in parts] == [0.25, 0.25]  # one share, set on both looks
+    hook(0)
+    tf.set_random_state(3)
+    sample = cycle_to_sample(key_frame_cycle(t=20, size=32))
+    used, replaced = [], 0
+    for _ in range(200):
+        jitter.drawn = bssfp.drawn = None
+        out = tf(dict(sample))
+        replaced += bool(out["synthetic"])
+        used += [name for name, part in (("jitter", jitter), ("bssfp", bssfp)) if part.drawn is not None]
+    assert replaced == len(used) and 70 <= replaced <= 130  # a share of 0.5 over 200 draws
+    assert 0.3 <= used.count("jitter") / len(used) <= 0.7  # either look, even odds
+    again = training_transform(spec, sources, augment="batched")
+    share_schedule(spec, again, steps=100, n_subjects=2)(0)
+    first, second = tf.set_random_state(9)(dict(sample)), again.set_random_state(9)(dict(sample))
+    assert torch.equal(first["image"], second["image"])  # seeded

@@ -21,7 +21,9 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
   ``sim-render``, ``own-render`` (the same label sources painted by a trained label renderer,
   :mod:`cineaug.models.renderer`); ``sim-render-rand`` paints simulator labels with the renderer and
   then randomises each tissue's contrast around that texture
-  (:class:`~cineaug.transforms.appearance.RandTextureJitter`);
+  (:class:`~cineaug.transforms.appearance.RandTextureJitter`); ``sim-render-mix`` draws each
+  synthetic sample as ``sim-render-rand`` or as ``sim-bssfp``, even odds (MONAI ``OneOf``): the
+  renderer's texture and the random appearance's variety in one arm;
 - ``+affine``/``+nnunet`` adds a baseline; ``-only`` replaces every sample (``share`` 1): the real data
   then only sets how many samples are drawn, the same for every arm;
 - ``@0.5`` sets the share of replaced samples (default 0.25, :data:`DEFAULT_SHARE`); ``@+0.25``
@@ -35,11 +37,11 @@ An arm name is ``<synthetic>[+<baseline>|-only][@<share>]``:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-from monai.transforms import Compose
+from monai.transforms import Compose, OneOf
 from torch import nn
 
 from ..generate import SyntheticBank
@@ -67,7 +69,8 @@ class ArmSpec:
     share: float = 0.0
     labels: str | None = None  # "generator", "simulator" or "own"; None: no synthetic samples
     appearance: str = "source"  # "source" (as the label source renders it), "gmm", "gmm-bssfp", "renderer"
-    # or "renderer+jitter" (rendered, then randomised around the rendering)
+    # or "renderer+jitter" (rendered, then randomised around the rendering), "renderer-mix" (each
+    # sample "renderer+jitter" or "gmm-bssfp", even odds)
     added: float = 0.0  # synthetic samples added per real sample of a batch (instead of replacing)
     anneal: bool = False  # the share falls linearly to 0 over training
     by_size: bool = False  # an annealed share that starts at start_share(training subjects)
@@ -146,6 +149,7 @@ SYNTHETIC_SOURCES: dict[str, tuple[str, str]] = {
     "render": ("generator", "renderer"),
     "sim-render": ("simulator", "renderer"),
     "sim-render-rand": ("simulator", "renderer+jitter"),
+    "sim-render-mix": ("simulator", "renderer-mix"),
     "own-render": ("own", "renderer"),
 }
 """The synthetic part of an arm name."""
@@ -173,6 +177,7 @@ ARMS: tuple[str, ...] = (
     "sim-render+nnunet",
     "sim-render-only",
     "sim-render-rand+nnunet",
+    "sim-render-mix+nnunet",
     "own-render+nnunet",
     "render+nnunet",
 )
@@ -240,10 +245,22 @@ def share_schedule(
         >>> _ = hook(50); tf.transforms[1].prob
         0.25
     """
-    synthetic = [t for t in transform.transforms if isinstance(t, SyntheticCycleAugmenterd)]
+    synthetic = _synthetic_steps(transform)
     if not spec.anneal or not synthetic:
         return None
     return SyntheticShareSchedule(synthetic, start=spec.start(n_subjects), end=0.0, steps=steps)
+
+
+def _synthetic_steps(transform: Compose) -> list[SyntheticCycleAugmenterd]:
+    """The transform's synthetic steps, those inside a ``OneOf`` (``sim-render-mix``) included: the
+    transforms whose ``prob`` is the arm's share."""
+    steps = []
+    for t in transform.transforms:
+        if isinstance(t, SyntheticCycleAugmenterd):
+            steps.append(t)
+        elif isinstance(t, OneOf):
+            steps.extend(_synthetic_steps(t))
+    return steps
 
 
 def needs_generator(spec: ArmSpec) -> bool:
@@ -343,11 +360,22 @@ def added_transform(
 
 
 def _compose(spec: ArmSpec, share: float, sources: ArmSources, augment: str) -> Compose:
-    arm = spec.name or spec
     steps = [RandFramed(("image", "label"))]
     base = [] if batched(spec, augment) else [baseline(spec.baseline)]
     if spec.labels is None or share == 0:
         return Compose([*steps, *base])
+    return Compose([*steps, _synthetic_step(spec, share, sources, augment), *base])
+
+
+def _synthetic_step(
+    spec: ArmSpec, share: float, sources: ArmSources, augment: str
+) -> SyntheticCycleAugmenterd | OneOf:
+    """The arm's synthetic step: a :class:`SyntheticCycleAugmenterd` replacing a sample with
+    probability ``share``; for ``renderer-mix``, a ``OneOf`` of two at even odds (same ``share``)."""
+    arm = spec.name or spec
+    if spec.appearance == "renderer-mix":  # the renderer's arm or the random bSSFP appearance's, per sample
+        looks = (replace(spec, appearance=look) for look in ("renderer+jitter", "gmm-bssfp"))
+        return OneOf([_synthetic_step(look, share, sources, "per-sample") for look in looks], weights=(1, 1))
     if spec.labels == "generator":
         if sources.generator is None and sources.bank is None:
             raise ValueError(f"arm {arm!r} needs a generator or a bank (pass --model or --bank)")
@@ -373,8 +401,6 @@ def _compose(spec: ArmSpec, share: float, sources: ArmSources, augment: str) -> 
         else:
             appearance = sources.renderer
     paint = "batch" if paints_in_batch(spec, augment) else "sample"
-    synthetic = SyntheticCycleAugmenterd(
+    return SyntheticCycleAugmenterd(
         keys=("image", "label"), prob=share, appearance=appearance, intensity="keep", paint=paint, **source
     )  # the protocol's cycles are in [-1, 1] already, as synthetic ones are: "keep" is "match" per cycle
-    steps.append(synthetic)
-    return Compose([*steps, *base])
