@@ -198,7 +198,7 @@ def test_arm_names_parse_into_label_source_appearance_and_share() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             arm_spec(bad)
-    assert all(arm_spec(a) for a in ARMS)
+    assert all(arm_spec(a).describe() for a in ARMS)  # every named arm parses and says what it does
 
 
 def test_every_arm_yields_one_augmented_frame(sim_bank: Path) -> None:

@@ -92,6 +92,8 @@ class ArmSpec:
             "renderer": "painted by a trained label renderer",
             "renderer+jitter": "painted by a trained label renderer, then each tissue's contrast "
             "randomised around it (bias field, gamma and noise on top)",
+            "renderer-mix": "each painted either by a trained label renderer, its contrast randomised "
+            "around it, or at random in bSSFP's contrast order (even odds)",
         }
         if self.labels == "generator" and self.appearance == "source":
             what = "the trained generator's cycles (image and labels)"
